@@ -1,0 +1,1 @@
+"""ciam-migrate core: records, messages, handlers and ports. Never imports azure.functions."""

@@ -1,0 +1,72 @@
+"""One Settings for the whole app. Field names are the app-setting names (see local.settings.example.json).
+
+Nothing else reads os.environ. Nested settings use "__", e.g. ServiceBusConnection__fullyQualifiedNamespace.
+Defaults are Entra's documented values (ENTRA.md); `time_scale` > 1 only ever applies to the emulator.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
+
+
+class ServiceBusConnectionSettings(BaseModel):
+    fullyQualifiedNamespace: str | None = None
+
+
+class WriteQuota(BaseModel):
+    """Graph's identity write limits (graph docs concepts/throttling-limits.md)."""
+
+    per_app: int = 3000
+    per_app_window_s: float = 150.0
+    per_tenant: int = 18000
+    per_tenant_window_s: float = 300.0
+    # Stay this fraction under the quota so clock skew and other writers don't push us into 429s.
+    headroom: float = Field(default=0.98, gt=0.0, le=1.0)
+    # Emulator only: windows are shortened K-fold, as `ciam-migrate emulator --time-scale K` does.
+    time_scale: float = Field(default=1.0, ge=1.0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore", case_sensitive=False)
+
+    # Target tenant
+    TENANT: str = "contoso.onmicrosoft.com"
+    TENANT_ID: str | None = None
+    GRAPH_URL: str = DEFAULT_GRAPH_URL
+    APP_IDS: list[str] = Field(default_factory=list)  # app registrations used together for writes
+    EXTENSIONS_APP_ID: str | None = None  # the b2c-extensions-app's appId (attributes, JIT flag)
+    MIGRATION_FLAG_ATTRIBUTE: str = "toBeMigrated"
+    LEGACY_ID_ATTRIBUTE: str = "legacyId"
+    CREATE_FEDERATED_IDENTITIES: bool = False  # undocumented for external tenants: off by default
+    WRITE_QUOTA: WriteQuota = Field(default_factory=WriteQuota)
+    TENANT_OBJECT_QUOTA: int = 300_000
+    BATCH_CONCURRENCY: int = Field(default=4, ge=1, le=32)
+    INLINE_RETRY_BUDGET_S: float = 30.0  # wait this long in-process for Retry-After, then schedule a continuation
+    MAX_ATTEMPTS: int = 8  # continuations of one chunk before its remaining users are recorded as failed
+
+    # Workflow
+    CHUNK_SIZE: int = Field(default=500, ge=1, le=5000)
+    EXPORT_DROPS_QUEUE: str = "export-drops"
+    IMPORT_CHUNKS_QUEUE: str = "import-chunks"
+    RUN_EVENTS_QUEUE: str = "run-events"
+    MAX_DELIVERY_COUNT: int = 10
+
+    # Local mode
+    STATE_DIR: str = "./migration"
+
+    # Azure mode
+    ServiceBusConnection: ServiceBusConnectionSettings = Field(default_factory=ServiceBusConnectionSettings)
+    STORAGE_ACCOUNT_URL: str | None = None  # https://<account>.blob.core.windows.net
+    TABLES_ACCOUNT_URL: str | None = None  # https://<account>.table.core.windows.net
+    STORAGE_CONNECTION_STRING: SecretStr | None = None  # Azurite / keys; identity-based when absent
+    BLOB_CONTAINER: str = "migration"
+    LEDGER_TABLE: str = "ledger"
+    CHUNK_SEALING_KEY: SecretStr | None = None  # base64 32 bytes, a Key Vault reference in Azure
+    APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
+
+    @property
+    def extensions_app_id_compact(self) -> str | None:
+        return self.EXTENSIONS_APP_ID.replace("-", "") if self.EXTENSIONS_APP_ID else None

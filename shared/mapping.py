@@ -1,0 +1,188 @@
+"""Mapping: LegacyUser → TargetUser (the POST /users body), or a rejection with a reason code.
+
+Deterministic except for the random password given to users who don't bring a usable plaintext one;
+planning and import map the same record the same way. Rules and their sources are in ENTRA.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+from shared.passwords import is_supported
+from shared.preflight import (
+    MAX_DISPLAY_NAME,
+    MAX_EXTENSION_ATTRIBUTES,
+    Problem,
+    check_attribute,
+    check_email,
+    check_federated,
+    check_password,
+    check_username,
+    extension_data_type,
+    is_e164,
+)
+from shared.reasons import Reason
+from shared.records import LegacyUser, ObjectIdentity, TargetUser
+
+PasswordMode = Literal["auto", "plaintext", "jit", "reset"]
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """How records become Entra users. `extensions_app_id` is the b2c-extensions-app's appId."""
+
+    tenant: str
+    extensions_app_id: str
+    password_mode: PasswordMode = "auto"
+    create_federated: bool = False
+    flag_attribute: str = "toBeMigrated"
+    legacy_id_attribute: str | None = "legacyId"
+    attribute_renames: dict[str, str] = field(default_factory=dict)
+
+    def extension_name(self, name: str) -> str:
+        return f"extension_{self.extensions_app_id.replace('-', '')}_{name}"
+
+
+@dataclass(frozen=True)
+class MappingReject:
+    code: Reason
+    message: str
+
+
+def _random_password() -> str:
+    # 3 classes guaranteed, 32 characters: always passes Entra's policy; nobody ever learns it.
+    alphabet = string.ascii_letters + string.digits + "!#$%&*+-=?@^_~"
+    core = [secrets.choice(alphabet) for _ in range(29)]
+    return "".join(
+        [
+            *core,
+            secrets.choice(string.ascii_lowercase),
+            secrets.choice(string.ascii_uppercase),
+            secrets.choice("!#$%&*"),
+        ]
+    )
+
+
+def _display_name(user: LegacyUser) -> str:
+    if user.display_name:
+        return user.display_name[:MAX_DISPLAY_NAME]
+    full = " ".join(p for p in (user.given_name, user.surname) if p)
+    if full:
+        return full[:MAX_DISPLAY_NAME]
+    if user.email:
+        return user.email.split("@", 1)[0][:MAX_DISPLAY_NAME]
+    return (user.username or user.legacy_id)[:MAX_DISPLAY_NAME]
+
+
+def _identities(user: LegacyUser, options: MappingOptions) -> list[ObjectIdentity] | MappingReject:
+    identities: list[ObjectIdentity] = []
+    if user.email:
+        problem = check_email(user.email)
+        if problem:
+            return MappingReject(*problem)
+        identities.append(
+            ObjectIdentity(sign_in_type="emailAddress", issuer=options.tenant, issuer_assigned_id=user.email.lower())
+        )
+    if user.username:
+        problem = check_username(user.username)
+        if problem:
+            return MappingReject(*problem)
+        identities.append(
+            ObjectIdentity(sign_in_type="userName", issuer=options.tenant, issuer_assigned_id=user.username)
+        )
+    if options.create_federated:
+        for link in user.identities:
+            problem = check_federated(link.provider, link.subject)
+            if problem:
+                return MappingReject(*problem)
+            identities.append(
+                ObjectIdentity(sign_in_type="federated", issuer=link.provider, issuer_assigned_id=link.subject)
+            )
+    if not identities:
+        if user.identities and not options.create_federated:
+            return MappingReject(Reason.FEDERATED_NOT_ENABLED, "only federated identities, and creating them is off")
+        return MappingReject(Reason.NO_SIGN_IN_IDENTITY, "no email, username or enabled federated identity")
+    return identities
+
+
+def _password(
+    user: LegacyUser, options: MappingOptions
+) -> tuple[str, Literal["plaintext", "jit", "reset"]] | MappingReject:
+    password = user.password
+    if password is not None and password.hash is not None and not is_supported(password.hash):
+        return MappingReject(
+            Reason.UNSUPPORTED_HASH, f"password hash algorithm {password.hash.algorithm[:40]!r} is not supported"
+        )
+    if options.password_mode == "reset" or password is None:
+        return _random_password(), "reset"
+    if password.plaintext is not None:
+        plain = password.plaintext.get_secret_value()
+        problem = check_password(plain)
+        if problem is None and options.password_mode in ("auto", "plaintext"):
+            return plain, "plaintext"
+        if problem is not None and options.password_mode == "plaintext":
+            return MappingReject(*problem)
+        # Entra can't take it as it is: the user keeps it through JIT (UpdatePassword asks for a new one).
+        return _random_password(), "jit"
+    if options.password_mode == "plaintext":
+        return MappingReject(Reason.MISSING_FIELD, "password mode is plaintext but the record has only a hash")
+    return _random_password(), "jit"
+
+
+def _extension_attributes(user: LegacyUser, options: MappingOptions) -> dict[str, Any] | MappingReject:
+    values: dict[str, Any] = {}
+    for name, value in user.attributes.items():
+        target = options.attribute_renames.get(name, name)
+        problem: Problem | None = check_attribute(target, value)
+        if problem:
+            return MappingReject(*problem)
+        values[options.extension_name(target)] = value
+    if options.legacy_id_attribute:
+        values[options.extension_name(options.legacy_id_attribute)] = user.legacy_id[:256]
+    if len(values) + 1 > MAX_EXTENSION_ATTRIBUTES:
+        return MappingReject(Reason.TOO_MANY_ATTRIBUTES, f"more than {MAX_EXTENSION_ATTRIBUTES} custom attributes")
+    return values
+
+
+def map_user(user: LegacyUser, options: MappingOptions) -> TargetUser | MappingReject:
+    identities = _identities(user, options)
+    if isinstance(identities, MappingReject):
+        return identities
+    password = _password(user, options)
+    if isinstance(password, MappingReject):
+        return password
+    extensions = _extension_attributes(user, options)
+    if isinstance(extensions, MappingReject):
+        return extensions
+    secret, path = password
+    extensions[options.extension_name(options.flag_attribute)] = path == "jit"
+    phone = user.phone if user.phone and is_e164(user.phone) else None
+    return TargetUser(
+        legacy_id=user.legacy_id,
+        display_name=_display_name(user),
+        mail=user.email.lower() if user.email else None,
+        given_name=user.given_name,
+        surname=user.surname,
+        mobile_phone=phone,
+        account_enabled=not user.disabled,
+        identities=identities,
+        password=SecretStr(secret),
+        password_path=path,
+        force_change_password=False,
+        extension_attributes=extensions,
+    )
+
+
+def extension_properties_for(users_attributes: dict[str, Any], options: MappingOptions) -> dict[str, str]:
+    """{full extension name: dataType} that must exist before users carrying these attributes are created."""
+    wanted = {options.extension_name(options.flag_attribute): "Boolean"}
+    if options.legacy_id_attribute:
+        wanted[options.extension_name(options.legacy_id_attribute)] = "String"
+    for name, value in users_attributes.items():
+        wanted[options.extension_name(options.attribute_renames.get(name, name))] = extension_data_type(value)
+    return wanted

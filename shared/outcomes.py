@@ -1,0 +1,77 @@
+"""What happened to each legacy user: the ledger's vocabulary.
+
+Every input record ends in exactly one of created, already_present, rejected or failed. `pending` is
+the intent written before a create is sent (checkpoint before emit): a later ObjectConflict for a
+pending user means our own earlier write committed, so it resolves to created.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    CREATED = "created"
+    ALREADY_PRESENT = "already_present"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+FINAL_OUTCOMES = frozenset({Outcome.CREATED, Outcome.ALREADY_PRESENT, Outcome.REJECTED, Outcome.FAILED})
+
+
+class LedgerEntry(BaseModel):
+    """The ledger row for one legacy user, keyed by (source, legacy_id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    legacy_id: str
+    run_id: str
+    outcome: Outcome
+    object_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    line: int | None = None
+    chunk_id: str | None = None
+    updated_at: datetime
+
+
+class RejectedRecord(BaseModel):
+    """A record that never reached Graph: the line it came from and why. No secrets, no input values."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    legacy_id: str | None
+    code: str
+    message: str
+
+
+class RunState(BaseModel):
+    """A run as the tracker sees it. Complete exactly when every planned chunk has reported."""
+
+    run_id: str
+    source: str
+    export_ref: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    total: int | None = None
+    rejected: int | None = None
+    chunks: int | None = None
+    chunks_reported: int = 0
+    created: int = 0
+    already_present: int = 0
+    failed: int = 0
+
+    @property
+    def planned(self) -> bool:
+        return self.chunks is not None
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks is not None and self.chunks_reported >= self.chunks

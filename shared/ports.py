@@ -1,0 +1,135 @@
+"""Ports: the interfaces the handlers depend on. Adapters implement them (SQLite, Azure, Graph).
+
+Handlers receive one `Ports` bundle; tests build it with fakes or a temp SQLite ledger and the
+emulator's URL. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.messages import ChunkImported, Envelope
+from shared.outcomes import LedgerEntry, RunState
+from shared.records import LegacyUser, ObjectIdentity, PasswordHash, TargetUser
+
+
+class ChunkEntry(BaseModel):
+    """One user inside a chunk, with the export line it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    user: LegacyUser
+
+
+class Queue(Protocol):
+    async def send_all(self, envelopes: Sequence[Envelope]) -> None:
+        """Send; a message whose id was already sent is dropped (duplicate detection)."""
+
+
+class ChunkStore(Protocol):
+    async def put(self, run_id: str, chunk_id: str, entries: Sequence[ChunkEntry]) -> None: ...
+    async def get(self, run_id: str, chunk_id: str) -> list[ChunkEntry]: ...
+
+
+class ExportStore(Protocol):
+    def open_local(self, export_ref: str) -> AbstractAsyncContextManager[Path]:
+        """A local file path for the export (downloaded from Blob in Azure)."""
+
+
+class ArtifactStore(Protocol):
+    """Run artifacts: report.json, rejects.jsonl, failures.jsonl, id-map.csv."""
+
+    async def write_text(self, run_id: str, name: str, text: str) -> None: ...
+    async def append_lines(self, run_id: str, name: str, lines: Sequence[str]) -> None: ...
+    def location(self, run_id: str) -> str: ...
+
+
+class Ledger(Protocol):
+    async def get_many(self, source: str, legacy_ids: Sequence[str]) -> dict[str, LedgerEntry]: ...
+    async def record(self, entries: Sequence[LedgerEntry]) -> None:
+        """Upsert by (source, legacy_id)."""
+
+    def entries_for_run(self, run_id: str) -> AsyncIterator[LedgerEntry]: ...
+    async def save_run(self, run: RunState) -> None: ...
+    async def get_run(self, run_id: str) -> RunState | None: ...
+    async def record_chunk(self, result: ChunkImported) -> RunState:
+        """Idempotent by (run_id, chunk_id): a redelivered result is counted once."""
+
+    async def list_runs(self) -> list[RunState]: ...
+
+
+CreateStatus = Literal["created", "conflict", "throttled", "transient", "rejected"]
+
+
+class CreateResult(BaseModel):
+    """Graph's answer for one user of a batch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    legacy_id: str
+    status: CreateStatus
+    object_id: str | None = None
+    retry_after: float | None = None
+    error_code: str | None = None
+    message: str | None = None
+
+
+class Directory(Protocol):
+    """The target tenant (Microsoft Graph, or the emulator)."""
+
+    async def create_users(self, users: Sequence[TargetUser]) -> list[CreateResult]:
+        """Create through $batch; one result per user, in any order. Honours the throttle budget."""
+
+    async def find_user_by_identity(self, identity: ObjectIdentity) -> str | None: ...
+    async def ensure_extension_properties(self, names: dict[str, str]) -> None:
+        """Register extension properties {fullName: dataType} on the extensions app if missing."""
+
+    async def close(self) -> None: ...
+
+
+class StoredCredential(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object_id: str
+    source: str
+    legacy_id: str
+    password_hash: PasswordHash
+    disabled: bool = False
+
+
+class CredentialVault(Protocol):
+    """Legacy password hashes, encrypted at rest, keyed by Entra object id (JIT migration)."""
+
+    async def store(self, credential: StoredCredential) -> None: ...
+    async def load(self, object_id: str) -> StoredCredential | None: ...
+    async def delete(self, object_id: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Telemetry(Protocol):
+    def count(self, name: str, value: int = 1, **attributes: Any) -> None: ...
+    def measure(self, name: str, value: float, **attributes: Any) -> None: ...
+
+
+@dataclass
+class Ports:
+    queue: Queue
+    ledger: Ledger
+    chunks: ChunkStore
+    exports: ExportStore
+    artifacts: ArtifactStore
+    directory: Directory
+    clock: Clock
+    telemetry: Telemetry
+    vault: CredentialVault | None = None

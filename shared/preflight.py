@@ -1,0 +1,98 @@
+"""Entra's documented constraints (ENTRA.md), checked before anything is sent to Graph.
+
+Each check returns None when the value is acceptable, or a (Reason, message) pair. Messages name the
+field and the rule, never the value (values can be personal data or secrets).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.reasons import Reason
+
+Problem = tuple[Reason, str]
+
+MAX_ISSUER_ASSIGNED_ID = 64
+MAX_ISSUER = 512
+MAX_STRING_ATTRIBUTE = 256
+MAX_EXTENSION_ATTRIBUTES = 100
+MAX_DISPLAY_NAME = 256
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+
+# Pragmatic address check: one @, a dotted domain, no spaces; Entra rejects what this rejects.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+
+
+def check_email(value: str) -> Problem | None:
+    if not _EMAIL.match(value) or ".." in value.split("@", 1)[0]:
+        return Reason.INVALID_EMAIL, "email is not a valid address"
+    if len(value) > MAX_ISSUER_ASSIGNED_ID:
+        return Reason.IDENTITY_TOO_LONG, f"email is longer than {MAX_ISSUER_ASSIGNED_ID} characters"
+    return None
+
+
+def check_username(value: str) -> Problem | None:
+    if not _USERNAME.match(value):
+        return (
+            Reason.INVALID_USERNAME,
+            "username must start with a letter or digit and hold only letters, digits, - and _",
+        )
+    if len(value) > MAX_ISSUER_ASSIGNED_ID:
+        return Reason.IDENTITY_TOO_LONG, f"username is longer than {MAX_ISSUER_ASSIGNED_ID} characters"
+    return None
+
+
+def check_federated(issuer: str, subject: str) -> Problem | None:
+    if len(issuer) > MAX_ISSUER:
+        return Reason.IDENTITY_TOO_LONG, f"identity provider is longer than {MAX_ISSUER} characters"
+    if len(subject) > MAX_ISSUER_ASSIGNED_ID:
+        return Reason.IDENTITY_TOO_LONG, f"federated subject is longer than {MAX_ISSUER_ASSIGNED_ID} characters"
+    return None
+
+
+def is_e164(value: str) -> bool:
+    return bool(_E164.match(value))
+
+
+def check_password(value: str) -> Problem | None:
+    """Entra's password policy: 8–256 ASCII characters, at least 3 of lower, upper, digit, symbol."""
+    if not value.isascii():
+        return Reason.PASSWORD_NOT_ASCII, "password holds non-ASCII characters, which Entra does not accept"
+    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        return Reason.PASSWORD_TOO_WEAK, f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+    classes = sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+    if classes < 3:
+        return Reason.PASSWORD_TOO_WEAK, "password needs 3 of: lowercase, uppercase, digit, symbol"
+    return None
+
+
+def check_attribute(name: str, value: Any) -> Problem | None:
+    if not _ATTRIBUTE_NAME.match(name):
+        return Reason.ATTRIBUTE_INVALID, f"attribute {name[:40]!r} is not a valid extension property name"
+    if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
+        return Reason.ATTRIBUTE_TOO_LONG, f"attribute {name!r} is longer than {MAX_STRING_ATTRIBUTE} characters"
+    if not isinstance(value, str | bool | int) or value is None:
+        return Reason.ATTRIBUTE_INVALID, f"attribute {name!r} must be a string, boolean or integer"
+    return None
+
+
+def extension_data_type(value: Any) -> str:
+    """The extensionProperty dataType that holds a value of this Python type."""
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer" if -(2**31) <= value < 2**31 else "LargeInteger"
+    return "String"

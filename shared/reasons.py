@@ -1,0 +1,56 @@
+"""Reason codes: why a record was rejected (before any write) or failed (Graph said no).
+
+Codes are stable, user-facing strings that appear in reports (`by_reason`), rejects.jsonl and
+failures.jsonl. Messages beside them never hold a secret or an input value.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+
+class Reason(StrEnum):
+    # Rejected while reading or mapping (nothing was sent to Graph).
+    INVALID_JSON = "invalid_json"
+    INVALID_RECORD = "invalid_record"
+    UNKNOWN_FIELD = "unknown_field"
+    MISSING_FIELD = "missing_field"
+    DUPLICATE_LEGACY_ID = "duplicate_legacy_id"
+    DUPLICATE_IDENTITY = "duplicate_identity"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_USERNAME = "invalid_username"
+    NO_SIGN_IN_IDENTITY = "no_sign_in_identity"
+    IDENTITY_TOO_LONG = "identity_too_long"
+    PASSWORD_NOT_ASCII = "password_not_ascii"
+    PASSWORD_TOO_WEAK = "password_too_weak"
+    UNSUPPORTED_HASH = "unsupported_hash_algorithm"
+    ATTRIBUTE_TOO_LONG = "attribute_too_long"
+    ATTRIBUTE_INVALID = "attribute_invalid"
+    TOO_MANY_ATTRIBUTES = "too_many_attributes"
+    FEDERATED_NOT_ENABLED = "federated_identity_not_enabled"
+    TENANT_QUOTA = "tenant_object_quota"
+    # Failed at Graph (after retries): the Graph error code is kept beside it.
+    GRAPH_REJECTED = "graph_rejected"
+    GRAPH_UNAVAILABLE = "graph_unavailable"
+    CONFLICT_UNRESOLVED = "conflict_unresolved"
+
+
+def describe_validation_error(error: ValidationError) -> tuple[Reason, str]:
+    """A reason code and a one-line message for a pydantic error, without echoing any input value."""
+    problems = error.errors(include_input=False, include_url=False, include_context=False)
+    kinds = {p["type"] for p in problems}
+    if "extra_forbidden" in kinds:
+        reason = Reason.UNKNOWN_FIELD
+    elif "missing" in kinds:
+        reason = Reason.MISSING_FIELD
+    else:
+        reason = Reason.INVALID_RECORD
+    parts = []
+    for p in problems[:5]:
+        where = ".".join(str(x) for x in p["loc"]) or "record"
+        parts.append(f"{where}: {p['msg']}")
+    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+    return reason, "; ".join(parts) + more

@@ -1,0 +1,107 @@
+"""What every source reader yields, and how export files are opened.
+
+A reader is `(path, options) -> Iterator[SourceRecord | SourceReject]`, streaming in constant memory.
+A record that cannot be used is a SourceReject with a reason code and the run goes on; a file that
+cannot be read at all raises UnreadableExport, whose text is one line naming file, line and cause.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from shared.records import LegacyUser
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    line: int
+    user: LegacyUser
+
+
+@dataclass(frozen=True)
+class SourceReject:
+    line: int
+    legacy_id: str | None
+    code: str
+    message: str
+
+
+SourceItem = SourceRecord | SourceReject
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Per-run reader options: the mapping profile's reader section, as plain values."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class SourceReader(Protocol):
+    def __call__(self, path: Path, options: SourceOptions) -> Iterator[SourceItem]: ...
+
+
+class UnreadableExport(Exception):
+    """The export file cannot be read at all. str() is the one-line message shown to the user."""
+
+    def __init__(self, path: Path | str, line: int | None, cause: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.cause = cause
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {cause}")
+
+
+class UnknownSource(Exception):
+    pass
+
+
+def open_text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) from a UTF-8 file, gzip'd or not, decoding incrementally.
+
+    Raises UnreadableExport naming the line for a missing file, a truncated/corrupt gzip stream,
+    invalid UTF-8, or an empty file.
+    """
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise UnreadableExport(path, None, f"cannot open: {exc.strerror or exc}") from None
+    with raw:
+        head = raw.read(2)
+        raw.seek(0)
+        stream: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if head == GZIP_MAGIC else raw
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        pending = ""
+        line_no = 0
+        seen_any = False
+        while True:
+            try:
+                block = stream.read(1 << 16)
+            except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+                raise UnreadableExport(path, line_no + 1, f"gzip stream is truncated or corrupt ({exc})") from None
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                raise UnreadableExport(path, line_no + 1 + pending.count("\n"), "invalid UTF-8") from None
+            if not block:
+                if pending:
+                    line_no += 1
+                    seen_any = True
+                    yield line_no, pending
+                break
+            pending += text
+            *complete, pending = pending.split("\n")
+            for item in complete:
+                line_no += 1
+                seen_any = True
+                yield line_no, item.rstrip("\r")
+        if not seen_any:
+            raise UnreadableExport(path, None, "the file is empty")

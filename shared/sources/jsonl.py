@@ -1,0 +1,49 @@
+"""The `jsonl` source: one interchange record (LegacyUser, camelCase keys) per line; gzip accepted.
+
+Blank lines are skipped. A line that is not a JSON object, or not a valid record (unknown keys
+included), is rejected with a reason code; the reader goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from shared.reasons import Reason, describe_validation_error
+from shared.records import LegacyUser
+from shared.sources.base import (
+    SourceItem,
+    SourceOptions,
+    SourceRecord,
+    SourceReject,
+    UnreadableExport,
+    open_text_lines,
+)
+
+
+def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
+    first = True
+    for line_no, text in open_text_lines(path):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if first:
+                # A first line that is not JSON means the wrong --source, not one bad record.
+                raise UnreadableExport(path, line_no, f"not JSON lines ({exc.msg}); is --source right?") from None
+            yield SourceReject(line_no, None, Reason.INVALID_JSON, f"not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        first = False
+        if not isinstance(obj, dict):
+            yield SourceReject(line_no, None, Reason.INVALID_JSON, "a line must hold one JSON object")
+            continue
+        legacy_id = obj.get("legacyId")
+        try:
+            yield SourceRecord(line_no, LegacyUser.model_validate(obj))
+        except ValidationError as exc:
+            code, message = describe_validation_error(exc)
+            yield SourceReject(line_no, legacy_id if isinstance(legacy_id, str) else None, code, message)
