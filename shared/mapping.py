@@ -43,6 +43,8 @@ class MappingOptions:
     flag_attribute: str = "toBeMigrated"
     legacy_id_attribute: str | None = "legacyId"
     attribute_renames: dict[str, str] = field(default_factory=dict)
+    # Declared extension property types by attribute name (mapping profile); undeclared are inferred.
+    attribute_types: dict[str, str] = field(default_factory=dict)
 
     def extension_name(self, name: str) -> str:
         return f"extension_{self.extensions_app_id.replace('-', '')}_{name}"
@@ -184,5 +186,6 @@ def extension_properties_for(users_attributes: dict[str, Any], options: MappingO
     if options.legacy_id_attribute:
         wanted[options.extension_name(options.legacy_id_attribute)] = "String"
     for name, value in users_attributes.items():
-        wanted[options.extension_name(options.attribute_renames.get(name, name))] = extension_data_type(value)
+        declared = options.attribute_types.get(name)
+        wanted[options.extension_name(options.attribute_renames.get(name, name))] = declared or extension_data_type(value)
     return wanted

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 
 class Outcome(StrEnum):
     PENDING = "pending"
+    DEFERRED = "deferred"  # refused for now (429) before anything was written: certainly not created
     CREATED = "created"
     ALREADY_PRESENT = "already_present"
     REJECTED = "rejected"
@@ -59,9 +61,13 @@ class RunState(BaseModel):
     source: str
     export_ref: str
     started_at: datetime
+    planned_at: datetime | None = None
     finished_at: datetime | None = None
+    mapping: dict[str, Any] = {}  # MappingOptions as planned, so every chunk maps the same way
+    error: str | None = None  # set when the export could not be read at all
     total: int | None = None
     rejected: int | None = None
+    reject_reasons: dict[str, int] = {}
     chunks: int | None = None
     chunks_reported: int = 0
     created: int = 0

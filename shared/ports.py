@@ -80,6 +80,9 @@ class CreateResult(BaseModel):
     retry_after: float | None = None
     error_code: str | None = None
     message: str | None = None
+    # A conflict that followed an ambiguous failure (5xx, lost answer) of our own earlier attempt:
+    # the user most likely exists because *we* created it.
+    ambiguous_retry: bool = False
 
 
 class Directory(Protocol):

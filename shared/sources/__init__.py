@@ -11,10 +11,25 @@ from shared.sources.base import (
     UnknownSource,
     UnreadableExport,
 )
+from shared.sources.auth0 import read_auth0
+from shared.sources.b2c import read_b2c
+from shared.sources.cognito import read_cognito
+from shared.sources.csv import read_csv
+from shared.sources.fieldmap import UnmappedFeatures
+from shared.sources.firebase import read_firebase
 from shared.sources.jsonl import read_jsonl
+from shared.sources.keycloak import read_keycloak
+from shared.sources.okta import read_okta
 
 READERS: dict[str, SourceReader] = {
     "jsonl": read_jsonl,
+    "auth0": read_auth0,
+    "b2c": read_b2c,
+    "cognito": read_cognito,
+    "csv": read_csv,
+    "firebase": read_firebase,
+    "keycloak": read_keycloak,
+    "okta": read_okta,
 }
 
 
@@ -34,6 +49,7 @@ __all__ = [
     "SourceRecord",
     "SourceReject",
     "UnknownSource",
+    "UnmappedFeatures",
     "UnreadableExport",
     "get_reader",
 ]

@@ -1,0 +1,1 @@
+"""The ciam-migrate CLI: the local host (same handlers, SQLite queue) and the operator commands."""

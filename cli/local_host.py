@@ -1,0 +1,127 @@
+"""LocalHost: runs the stage handlers over the SQLite queue until a run completes.
+
+Same semantics as the Functions host: a handler that raises abandons its message (redelivered at
+once, dead-lettered after MAX_DELIVERY_COUNT); a poison message is dead-lettered on first delivery;
+follow-up messages are sent and the message is settled in one SQLite transaction. An unreadable
+export stops the run with the reader's one-line error. Killed at any point, the next host resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from shared.adapters.local.queue import Received, SqliteQueue
+from shared.handlers.import_chunk import import_chunk
+from shared.handlers.plan_export import plan_export
+from shared.handlers.track_run import track_run
+from shared.handlers.workflow import Workflow
+from shared.messages import ChunkImported, Envelope, ExportPlanned, ImportChunk, PlanExport, RunCompleted
+from shared.outcomes import RunState
+from shared.ports import Ports
+from shared.sources import UnreadableExport
+
+logger = logging.getLogger(__name__)
+
+IDLE_POLL_S = 0.05
+
+
+class RunStopped(Exception):
+    """The run cannot go on (unreadable export). str() is the one-line reason."""
+
+
+async def dispatch(envelope: Envelope, ports: Ports, workflow: Workflow) -> list[Envelope]:
+    payload = envelope.payload
+    if isinstance(payload, PlanExport):
+        return await plan_export(payload, ports, workflow)
+    if isinstance(payload, ImportChunk):
+        return await import_chunk(payload, ports, workflow)
+    if isinstance(payload, ExportPlanned | ChunkImported):
+        return await track_run(payload, ports, workflow)
+    if isinstance(payload, RunCompleted):
+        return []
+    raise TypeError(f"no handler for {type(payload).__name__}")
+
+
+class LocalHost:
+    def __init__(
+        self,
+        queue: SqliteQueue,
+        ports: Ports,
+        workflow: Workflow,
+        queues: list[str],
+        *,
+        concurrency: int = 4,
+    ) -> None:
+        self.queue = queue
+        self.ports = ports
+        self.workflow = workflow
+        self.queues = queues
+        self.concurrency = concurrency
+        self.stopped: str | None = None
+        self._busy = 0
+
+    async def run_until_complete(
+        self, run_id: str, on_tick: Callable[[RunState | None], None] | None = None
+    ) -> RunState | None:
+        recovered = self.queue.recover()
+        if recovered:
+            logger.info("resuming: %d messages were in flight when the last host stopped", recovered)
+        done = asyncio.Event()
+
+        async def watch() -> None:
+            while not done.is_set():
+                run = await self.ports.ledger.get_run(run_id)
+                if on_tick:
+                    on_tick(run)
+                if (run is not None and run.finished_at is not None) or self.stopped:
+                    done.set()
+                    return
+                if self.queue.next_visible_in(self.queues) is None and not self._busy:
+                    done.set()  # nothing left to do, yet the run is not finished: report as stalled
+                    return
+                await asyncio.sleep(0.25)
+
+        workers = [asyncio.create_task(self._worker(done)) for _ in range(self.concurrency)]
+        await watch()
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if self.stopped:
+            raise RunStopped(self.stopped)
+        return await self.ports.ledger.get_run(run_id)
+
+    async def _worker(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            received = self.queue.receive(self.queues)
+            if received is None:
+                wait = self.queue.next_visible_in(self.queues)
+                await asyncio.sleep(min(wait if wait is not None else IDLE_POLL_S, 0.5) or IDLE_POLL_S)
+                continue
+            self._busy += 1
+            try:
+                await self._handle(received)
+            finally:
+                self._busy -= 1
+
+    async def _handle(self, received: Received) -> None:
+        if received.envelope is None:
+            self.queue.dead_letter(received, "PoisonMessage: the body is not a known message type")
+            logger.error("dead-lettered poison message %s on %s", received.message_id, received.queue)
+            return
+        try:
+            follow_ups = await dispatch(received.envelope, self.ports, self.workflow)
+        except UnreadableExport as exc:
+            self.queue.dead_letter(received, f"UnreadableExport: {exc}")
+            self.stopped = str(exc)
+            return
+        except Exception as exc:
+            dead = self.queue.abandon(received, f"{type(exc).__name__}")
+            logger.warning(
+                "%s failed on delivery %d (%s)%s", received.message_id, received.delivery_count, type(exc).__name__,
+                ", dead-lettered" if dead else ", will be redelivered",
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )  # fmt: skip
+            return
+        self.queue.complete(received, follow_ups)

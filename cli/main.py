@@ -1,0 +1,30 @@
+"""ciam-migrate: the command line. Each command module registers itself on the one Typer app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from cli import run_cmd
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
+)
+for module in (run_cmd,):
+    module.register(app)
+
+
+@app.callback()
+def _configure(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+) -> None:
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Microsoft Graph adapter (msgraph-sdk): the Directory port, its throttle budget, and client construction."""

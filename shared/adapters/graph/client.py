@@ -1,0 +1,76 @@
+"""Building a msgraph-sdk GraphServiceClient for a real tenant or for the tenant emulator.
+
+A real tenant: a credential from azure.identity.aio (DefaultAzureCredential, or one client credential
+per app registration). The emulator: `EmulatorCredential(app_id)`, an unsigned token whose `appid`
+claim tells the emulator which app registration's quota a request counts against.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from azure.core.credentials import AccessToken
+from azure.core.credentials_async import AsyncTokenCredential
+from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory
+
+DEFAULT_EMULATOR_APP_ID = "11111111-1111-4111-8111-111111111111"
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+class EmulatorCredential(AsyncTokenCredential):
+    """Mints an unsigned token for the emulator; the emulator reads `appid` and ignores the signature."""
+
+    def __init__(self, app_id: str = DEFAULT_EMULATOR_APP_ID, tenant: str = "emulator") -> None:
+        self.app_id = app_id
+        self._tenant = tenant
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        expires = int(time.time()) + 3600
+        claims = {"appid": self.app_id, "azp": self.app_id, "tid": self._tenant, "exp": expires}
+        return AccessToken(f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.", expires)
+
+    async def close(self) -> None:
+        return None
+
+    async def __aexit__(self, *args: object) -> None:
+        return None
+
+
+def make_graph_client(
+    graph_url: str,
+    app_id: str | None = None,
+    credential: AsyncTokenCredential | None = None,
+    timeout_s: float = 30.0,
+) -> GraphServiceClient:
+    """A GraphServiceClient whose base URL is `<graph_url>/v1.0`, with the SDK's default middleware.
+
+    With no credential: an EmulatorCredential for a loopback URL, DefaultAzureCredential otherwise.
+    """
+    parsed = urlparse(graph_url)
+    host = parsed.hostname or ""
+    if credential is None:
+        if host in {"127.0.0.1", "localhost", "::1"}:
+            credential = EmulatorCredential(app_id or DEFAULT_EMULATOR_APP_ID)
+        else:
+            from azure.identity.aio import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+    scope = "https://graph.microsoft.com/.default" if parsed.scheme == "https" else f"{graph_url}/.default"
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[host])
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=limits)
+    http = GraphClientFactory.create_with_default_middleware(client=http)
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = f"{graph_url.rstrip('/')}/v1.0"
+    return GraphServiceClient(request_adapter=adapter)

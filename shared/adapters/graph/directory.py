@@ -1,0 +1,352 @@
+"""GraphDirectory: the Directory port over msgraph-sdk, writing through $batch within a throttle budget.
+
+Creates go out in $batch requests of up to 20, spread over one or more app registrations ("lanes"),
+each paced by its own ThrottleBudget plus one tenant-wide budget. Per item: 201 → created; 400 with
+an ObjectConflict detail → conflict; 429 → that lane waits Retry-After, the item is re-sent in a
+later round while the inline retry budget lasts, else returned as throttled; 5xx / lost answers →
+retried a few times (marked ambiguous: the write may have committed), else returned as transient.
+Only failed items are ever re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from msgraph.generated.applications.applications_request_builder import ApplicationsRequestBuilder
+from msgraph.generated.models.extension_property import ExtensionProperty
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+from msgraph.graph_service_client import GraphServiceClient
+
+from shared.adapters.graph.budget import ThrottleBudget
+from shared.ports import CreateResult
+from shared.records import ObjectIdentity, TargetUser
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 20
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # the write may have committed before the error
+TRANSIENT_STATUSES = AMBIGUOUS_STATUSES | {503}
+ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
+
+
+@dataclass
+class AppLane:
+    """One app registration: its Graph client and its share of the write quota."""
+
+    app_id: str
+    client: GraphServiceClient
+    budget: ThrottleBudget
+    concurrency: int = 4
+
+
+@dataclass
+class _Round:
+    pending: dict[str, TargetUser]
+    results: dict[str, CreateResult] = field(default_factory=dict)
+    retry: dict[str, TargetUser] = field(default_factory=dict)
+    retry_after: dict[str, float] = field(default_factory=dict)
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _retry_after(headers: dict[str, Any] | None) -> float | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            try:
+                return max(0.0, float(value[0] if isinstance(value, list) else value))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _error_codes(body: Any) -> tuple[str | None, list[str], str | None]:
+    """(error.code, [details[].code], error.message) from a Graph error body."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None, [], None
+    error = body["error"]
+    details = [str(d["code"]) for d in error.get("details") or [] if isinstance(d, dict) and d.get("code")]
+    code, message = error.get("code"), error.get("message")
+    return (str(code) if code else None), details, (str(message) if message else None)
+
+
+class GraphDirectory:
+    def __init__(
+        self,
+        lanes: Sequence[AppLane],
+        tenant_budget: ThrottleBudget,
+        *,
+        inline_retry_budget_s: float = 30.0,
+        max_transient_retries: int = 3,
+        backoff_base_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not lanes:
+            raise ValueError("at least one app registration is needed")
+        self.lanes = list(lanes)
+        self.tenant_budget = tenant_budget
+        self.inline_retry_budget_s = inline_retry_budget_s
+        self.max_transient_retries = max_transient_retries
+        self.backoff_base_s = backoff_base_s
+        self._clock = clock
+        self._next_lane = 0
+        self.requests_sent = 0
+        self.items_throttled = 0
+
+    @property
+    def _reader(self) -> GraphServiceClient:
+        return self.lanes[0].client
+
+    # -- creates ---------------------------------------------------------------------------------------
+    async def create_users(self, users: Sequence[TargetUser]) -> list[CreateResult]:
+        pending = {u.legacy_id: u for u in users}
+        final: dict[str, CreateResult] = {}
+        ambiguous: set[str] = set()
+        transient_attempts: dict[str, int] = {}
+        deadline = self._clock() + self.inline_retry_budget_s
+        while pending:
+            rnd = _Round(pending)
+            await self._send_round(rnd, ambiguous, transient_attempts)
+            final.update(rnd.results)
+            pending = rnd.retry
+            if not pending:
+                break
+            wait = max(rnd.retry_after.values(), default=0.0)
+            if self._clock() + wait > deadline:
+                for legacy_id in pending:
+                    if legacy_id in rnd.retry_after:
+                        final[legacy_id] = CreateResult(
+                            legacy_id=legacy_id, status="throttled", retry_after=rnd.retry_after[legacy_id],
+                            error_code="TooManyRequests", message="throttled by Graph; continue after Retry-After",
+                        )  # fmt: skip
+                    else:
+                        final[legacy_id] = CreateResult(
+                            legacy_id=legacy_id, status="transient", error_code="ServiceUnavailable",
+                            message="Graph did not answer in time",
+                        )  # fmt: skip
+                break
+            # Lanes that were told Retry-After are blocked by their budget; only transient ones back off here.
+            transient_wait = [self._backoff(transient_attempts.get(i, 1)) for i in pending if i not in rnd.retry_after]
+            if transient_wait:
+                await asyncio.sleep(max(transient_wait))
+        for legacy_id, result in list(final.items()):
+            if result.status == "conflict" and legacy_id in ambiguous:
+                final[legacy_id] = result.model_copy(update={"ambiguous_retry": True})
+        return [final[u.legacy_id] for u in users]
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.backoff_base_s * (2 ** (attempt - 1)) * (0.5 + random.random()))
+
+    async def _send_round(self, rnd: _Round, ambiguous: set[str], transient_attempts: dict[str, int]) -> None:
+        items = list(rnd.pending.values())
+        batches: asyncio.Queue[list[TargetUser]] = asyncio.Queue()
+        for start in range(0, len(items), BATCH_LIMIT):
+            batches.put_nowait(items[start : start + BATCH_LIMIT])
+
+        async def lane_worker(lane: AppLane) -> None:
+            while True:
+                try:
+                    batch = batches.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await self._send_batch(lane, batch, rnd, ambiguous, transient_attempts)
+
+        workers = [
+            lane_worker(lane)
+            for lane in self._lane_order()
+            for _ in range(min(lane.concurrency, max(1, batches.qsize())))
+        ]
+        await asyncio.gather(*workers)
+
+    def _lane_order(self) -> list[AppLane]:
+        # Rotate so concurrent calls don't all start on the first app registration.
+        self._next_lane = (self._next_lane + 1) % len(self.lanes)
+        return self.lanes[self._next_lane :] + self.lanes[: self._next_lane]
+
+    async def _send_batch(
+        self,
+        lane: AppLane,
+        batch: list[TargetUser],
+        rnd: _Round,
+        ambiguous: set[str],
+        transient_attempts: dict[str, int],
+    ) -> None:
+        await lane.budget.acquire(len(batch))
+        await self.tenant_budget.acquire(len(batch))
+        body = {
+            "requests": [
+                {
+                    "id": str(index),
+                    "method": "POST",
+                    "url": "/users",
+                    "headers": {"Content-Type": "application/json"},
+                    "body": user.graph_body(),
+                }
+                for index, user in enumerate(batch)
+            ]
+        }
+        self.requests_sent += 1
+        try:
+            raw = await self._post_batch(lane.client, body)
+        except APIError as exc:
+            status = exc.response_status_code or 0
+            if status == 429:
+                wait = _retry_after(exc.response_headers) or self._backoff(2)
+                lane.budget.block_for(wait)
+                for user in batch:
+                    rnd.retry[user.legacy_id] = user
+                    rnd.retry_after[user.legacy_id] = wait
+                return
+            self._transient(batch, status, rnd, ambiguous, transient_attempts)
+            return
+        except (TimeoutError, httpx.TransportError):
+            self._transient(batch, 504, rnd, ambiguous, transient_attempts)
+            return
+        responses = {str(r.get("id")): r for r in (raw.get("responses") or []) if isinstance(r, dict)}
+        for index, user in enumerate(batch):
+            item = responses.get(str(index))
+            if item is None:
+                self._transient([user], 504, rnd, ambiguous, transient_attempts)
+                continue
+            self._classify(lane, user, item, rnd, ambiguous, transient_attempts)
+
+    async def _post_batch(self, client: GraphServiceClient, body: dict[str, Any]) -> dict[str, Any]:
+        adapter = client.request_adapter
+        info = RequestInformation()
+        info.http_method = Method.POST
+        info.url_template = "{+baseurl}/$batch"
+        info.path_parameters = {"baseurl": adapter.base_url}
+        info.headers.try_add("Content-Type", "application/json")
+        info.headers.try_add("Accept", "application/json")
+        info.content = json.dumps(body, separators=(",", ":")).encode()
+        raw: Any = await adapter.send_primitive_async(info, "bytes", ERROR_MAP)
+        parsed: Any = json.loads(raw) if raw else {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    def _classify(
+        self,
+        lane: AppLane,
+        user: TargetUser,
+        item: dict[str, Any],
+        rnd: _Round,
+        ambiguous: set[str],
+        transient_attempts: dict[str, int],
+    ) -> None:
+        status = int(item.get("status") or 0)
+        body = item.get("body")
+        legacy_id = user.legacy_id
+        if status in (200, 201):
+            object_id = body.get("id") if isinstance(body, dict) else None
+            rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="created", object_id=object_id)
+            return
+        code, details, message = _error_codes(body)
+        if status == 400 and "ObjectConflict" in details:
+            rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="conflict", error_code="ObjectConflict")
+            return
+        if status == 429:
+            self.items_throttled += 1
+            wait = _retry_after(item.get("headers")) or self._backoff(2)
+            lane.budget.block_for(wait)
+            rnd.retry[legacy_id] = user
+            rnd.retry_after[legacy_id] = wait
+            return
+        if status in TRANSIENT_STATUSES:
+            self._transient([user], status, rnd, ambiguous, transient_attempts)
+            return
+        rnd.results[legacy_id] = CreateResult(
+            legacy_id=legacy_id,
+            status="rejected",
+            error_code=(details[0] if details else code) or f"HTTP{status}",
+            message=_safe_message(message, status),
+        )
+
+    def _transient(
+        self,
+        batch: Sequence[TargetUser],
+        status: int,
+        rnd: _Round,
+        ambiguous: set[str],
+        transient_attempts: dict[str, int],
+    ) -> None:
+        for user in batch:
+            legacy_id = user.legacy_id
+            if status in AMBIGUOUS_STATUSES:
+                ambiguous.add(legacy_id)
+            attempt = transient_attempts.get(legacy_id, 0) + 1
+            transient_attempts[legacy_id] = attempt
+            if attempt <= self.max_transient_retries:
+                rnd.retry[legacy_id] = user
+            else:
+                rnd.results[legacy_id] = CreateResult(
+                    legacy_id=legacy_id, status="transient", error_code=f"HTTP{status}",
+                    message=f"Graph answered {status} {attempt} times",
+                )  # fmt: skip
+
+    # -- reads and setup -------------------------------------------------------------------------------
+    async def find_user_by_identity(self, identity: ObjectIdentity) -> str | None:
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+            filter=(
+                f"identities/any(c:c/issuerAssignedId eq '{_quote(identity.issuer_assigned_id)}'"
+                f" and c/issuer eq '{_quote(identity.issuer)}')"
+            ),
+            select=["id"],
+            top=1,
+        )
+        page = await self._reader.users.get(request_configuration=RequestConfiguration(query_parameters=query))
+        users = page.value if page and page.value else []
+        return users[0].id if users else None
+
+    async def ensure_extension_properties(self, names: dict[str, str]) -> None:
+        if not names:
+            return
+        app_id = next(iter(names)).split("_")[1]
+        query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(
+            filter=f"appId eq '{_hyphenate(app_id)}'", select=["id", "appId"]
+        )
+        apps = await self._reader.applications.get(request_configuration=RequestConfiguration(query_parameters=query))
+        if not apps or not apps.value or not apps.value[0].id:
+            raise LookupError(f"no application with appId {_hyphenate(app_id)} (the b2c-extensions-app) in the tenant")
+        app = self._reader.applications.by_application_id(apps.value[0].id)
+        existing = await app.extension_properties.get()
+        have = {p.name for p in (existing.value if existing and existing.value else [])}
+        for full_name, data_type in names.items():
+            if full_name in have:
+                continue
+            short = full_name.split("_", 2)[2]
+            await app.extension_properties.post(
+                ExtensionProperty(name=short, data_type=data_type, target_objects=["User"])
+            )
+            logger.info("registered extension property %s (%s)", full_name, data_type)
+
+    async def close(self) -> None:
+        for lane in self.lanes:
+            http = getattr(lane.client.request_adapter, "_http_client", None)
+            if isinstance(http, httpx.AsyncClient):
+                await http.aclose()
+
+
+def _hyphenate(compact: str) -> str:
+    if len(compact) != 32 or "-" in compact:
+        return compact
+    return f"{compact[:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-{compact[20:]}"
+
+
+def _safe_message(message: str | None, status: int) -> str:
+    # Graph's messages name properties, not values; still cap them so a body never lands in a report.
+    return (message or f"HTTP {status}")[:300]

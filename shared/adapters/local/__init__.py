@@ -1,0 +1,1 @@
+"""Local mode: an embedded, durable SQLite queue and ledger, and files under the state directory."""

@@ -1,0 +1,140 @@
+"""SqliteLedger: the local ledger. One row per (source, legacy_id), runs, and per-chunk results.
+
+`record_chunk` stores a chunk's result under (run_id, chunk_id) with INSERT OR REPLACE, so a
+redelivered ChunkImported is counted once; run totals are always summed from the stored results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from shared.adapters.local.db import connect
+from shared.messages import ChunkImported
+from shared.outcomes import LedgerEntry, Outcome, RunState
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger (
+    source TEXT NOT NULL,
+    legacy_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    object_id TEXT,
+    code TEXT,
+    message TEXT,
+    line INTEGER,
+    chunk_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, legacy_id)
+);
+CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run_id, line);
+CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_results (
+    run_id TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    already_present INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    PRIMARY KEY (run_id, chunk_id)
+);
+"""
+_COLUMNS = "source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at"
+_LOOKUP_BATCH = 500
+
+
+def _entry(row: tuple[object, ...]) -> LedgerEntry:
+    source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at = row
+    return LedgerEntry(
+        source=str(source),
+        legacy_id=str(legacy_id),
+        run_id=str(run_id),
+        outcome=Outcome(str(outcome)),
+        object_id=object_id if isinstance(object_id, str) else None,
+        code=code if isinstance(code, str) else None,
+        message=message if isinstance(message, str) else None,
+        line=line if isinstance(line, int) else None,
+        chunk_id=chunk_id if isinstance(chunk_id, str) else None,
+        updated_at=datetime.fromisoformat(str(updated_at)),
+    )
+
+
+class SqliteLedger:
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    async def get_many(self, source: str, legacy_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        found: dict[str, LedgerEntry] = {}
+        ids = list(legacy_ids)
+        for start in range(0, len(ids), _LOOKUP_BATCH):
+            part = ids[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(part))
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM ledger WHERE source=? AND legacy_id IN ({marks})",
+                (source, *part),
+            ).fetchall()
+            for row in rows:
+                entry = _entry(row)
+                found[entry.legacy_id] = entry
+        return found
+
+    async def record(self, entries: Sequence[LedgerEntry]) -> None:
+        rows = [
+            (
+                e.source, e.legacy_id, e.run_id, e.outcome.value, e.object_id, e.code, e.message, e.line,
+                e.chunk_id, e.updated_at.isoformat(),
+            )
+            for e in entries
+        ]  # fmt: skip
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    async def entries_for_run(self, run_id: str) -> AsyncIterator[LedgerEntry]:
+        cursor = self._conn.execute(f"SELECT {_COLUMNS} FROM ledger WHERE run_id=? ORDER BY line", (run_id,))
+        while rows := cursor.fetchmany(1000):
+            for row in rows:
+                yield _entry(row)
+
+    async def save_run(self, run: RunState) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO runs(run_id, started_at, state) VALUES (?,?,?)",
+            (run.run_id, run.started_at.isoformat(), run.model_dump_json()),
+        )
+
+    async def get_run(self, run_id: str) -> RunState | None:
+        row = self._conn.execute("SELECT state FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return None if row is None else self._with_chunk_totals(RunState.model_validate_json(row[0]))
+
+    async def record_chunk(self, result: ChunkImported) -> RunState:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO chunk_results(run_id, chunk_id, created, already_present, failed) "
+            "VALUES (?,?,?,?,?)",
+            (result.run_id, result.chunk_id, result.created, result.already_present, result.failed),
+        )
+        run = await self.get_run(result.run_id)
+        if run is None:
+            raise LookupError(f"run {result.run_id} is not in the ledger")
+        return run
+
+    async def list_runs(self) -> list[RunState]:
+        rows = self._conn.execute("SELECT state FROM runs ORDER BY started_at").fetchall()
+        return [self._with_chunk_totals(RunState.model_validate_json(r[0])) for r in rows]
+
+    def _with_chunk_totals(self, run: RunState) -> RunState:
+        row = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(created),0), COALESCE(SUM(already_present),0), COALESCE(SUM(failed),0) "
+            "FROM chunk_results WHERE run_id=?",
+            (run.run_id,),
+        ).fetchone()
+        return run.model_copy(
+            update={"chunks_reported": row[0], "created": row[1], "already_present": row[2], "failed": row[3]}
+        )

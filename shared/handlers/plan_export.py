@@ -1,0 +1,143 @@
+"""plan export: stream the export, map and preflight every record, write sealed chunks, emit ImportChunks.
+
+In: PlanExport. Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
+ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
+Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
+An unreadable export raises UnreadableExport before any ImportChunk is emitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from typing import Any
+
+from shared.handlers.options import mapping_to_dict, resolve_options
+from shared.handlers.workflow import Workflow
+from shared.mapping import MappingReject, extension_properties_for, map_user
+from shared.messages import Envelope, ExportPlanned, ImportChunk, PlanExport, envelope_id
+from shared.outcomes import RejectedRecord, RunState
+from shared.ports import ChunkEntry, Ports
+from shared.reasons import Reason
+from shared.sources import SourceRecord, get_reader
+
+logger = logging.getLogger(__name__)
+
+
+class DuplicateGuard:
+    """Remembers keys by an 8-byte digest: ~70 bytes per key in memory, whatever the key's length."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def seen_before(self, key: str) -> bool:
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+        if digest in self._seen:
+            return True
+        self._seen.add(digest)
+        return False
+
+
+def chunk_id_for(index: int) -> str:
+    return f"c{index:06d}"
+
+
+async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> list[Envelope]:
+    run_id = command.run_id
+    source_options, mapping = resolve_options(command.source, command.mapping_ref, workflow)
+    run = await ports.ledger.get_run(run_id) or RunState(
+        run_id=run_id, source=command.source, export_ref=command.export_ref, started_at=ports.clock.now()
+    )
+    run = run.model_copy(update={"mapping": mapping_to_dict(mapping)})
+    await ports.ledger.save_run(run)
+
+    reader = get_reader(command.source)
+    legacy_ids, identities = DuplicateGuard(), DuplicateGuard()
+    rejects: list[RejectedRecord] = []
+    attribute_examples: dict[str, Any] = {}
+    chunk: list[ChunkEntry] = []
+    chunk_ids: list[str] = []
+    total = 0
+
+    async def flush() -> None:
+        chunk_id = chunk_id_for(len(chunk_ids))
+        await ports.chunks.put(run_id, chunk_id, chunk)
+        chunk_ids.append(chunk_id)
+        chunk.clear()
+
+    async with ports.exports.open_local(command.export_ref) as path:
+        for item in reader(path, source_options):
+            total += 1
+            if not isinstance(item, SourceRecord):
+                rejects.append(
+                    RejectedRecord(line=item.line, legacy_id=item.legacy_id, code=item.code, message=item.message)
+                )
+                continue
+            user = item.user
+            if legacy_ids.seen_before(user.legacy_id):
+                rejects.append(
+                    RejectedRecord(
+                        line=item.line, legacy_id=user.legacy_id, code=Reason.DUPLICATE_LEGACY_ID,
+                        message="this legacyId appeared on an earlier line",
+                    )
+                )  # fmt: skip
+                continue
+            mapped = map_user(user, mapping)
+            if isinstance(mapped, MappingReject):
+                rejects.append(
+                    RejectedRecord(line=item.line, legacy_id=user.legacy_id, code=mapped.code, message=mapped.message)
+                )
+                continue
+            duplicate = next(
+                (i for i in mapped.identities if identities.seen_before(f"{i.issuer}|{i.issuer_assigned_id.lower()}")),
+                None,
+            )
+            if duplicate is not None:
+                rejects.append(
+                    RejectedRecord(
+                        line=item.line, legacy_id=user.legacy_id, code=Reason.DUPLICATE_IDENTITY,
+                        message=f"another user on an earlier line signs in with the same {duplicate.sign_in_type}",
+                    )
+                )  # fmt: skip
+                continue
+            for name, value in user.attributes.items():
+                attribute_examples.setdefault(name, value)
+            chunk.append(ChunkEntry(line=item.line, user=user))
+            if len(chunk) >= command.chunk_size:
+                await flush()
+    if chunk:
+        await flush()
+
+    await ports.directory.ensure_extension_properties(extension_properties_for(attribute_examples, mapping))
+    await ports.artifacts.write_text(run_id, "rejects.jsonl", "".join(r.model_dump_json() + "\n" for r in rejects))
+    run = run.model_copy(
+        update={
+            "total": total,
+            "rejected": len(rejects),
+            "reject_reasons": dict(Counter(str(r.code) for r in rejects)),
+            "chunks": len(chunk_ids),
+            "planned_at": ports.clock.now(),
+        }
+    )
+    await ports.ledger.save_run(run)
+    ports.telemetry.count("records_planned", total, source=command.source)
+    ports.telemetry.count("records_rejected", len(rejects), source=command.source)
+    logger.info("planned run %s: %d records, %d rejected, %d chunks", run_id, total, len(rejects), len(chunk_ids))
+
+    follow: list[Envelope] = [
+        Envelope(
+            id=envelope_id(run_id, "import", chunk_id),
+            queue=workflow.import_chunks_queue,
+            payload=ImportChunk(run_id=run_id, source=command.source, chunk_id=chunk_id),
+        )
+        for chunk_id in chunk_ids
+    ]
+    follow.append(
+        Envelope(
+            id=envelope_id(run_id, "planned", "export"),
+            queue=workflow.run_events_queue,
+            payload=ExportPlanned(run_id=run_id, total=total, rejected=len(rejects), chunks=len(chunk_ids)),
+        )
+    )
+    return follow

@@ -1,0 +1,68 @@
+"""The run report: report.json, failures.jsonl and id-map.csv beside the planner's rejects.jsonl.
+
+report.json keys are a user-facing contract: run_id, source, started_at, finished_at, counts {total,
+created, already_present, rejected, failed}, by_reason, throughput {users_per_second,
+write_quota_utilisation}. No secret and no personal data beyond legacy ids appear in any of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from typing import Any
+
+from shared.handlers.workflow import Workflow
+from shared.outcomes import Outcome, RunState
+from shared.ports import Ports
+
+
+async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> dict[str, Any]:
+    by_reason: Counter[str] = Counter()
+    failures = io.StringIO()
+    id_map = io.StringIO()
+    writer = csv.writer(id_map, lineterminator="\n")
+    writer.writerow(["legacyId", "objectId", "outcome"])
+    async for entry in ports.ledger.entries_for_run(run.run_id):
+        if entry.outcome == Outcome.FAILED:
+            by_reason[entry.code or "unknown"] += 1
+            failures.write(
+                json.dumps(
+                    {"legacyId": entry.legacy_id, "line": entry.line, "code": entry.code, "message": entry.message},
+                    separators=(",", ":"),
+                )
+                + "\n"
+            )
+        elif entry.object_id and entry.outcome in (Outcome.CREATED, Outcome.ALREADY_PRESENT):
+            writer.writerow([entry.legacy_id, entry.object_id, entry.outcome.value])
+    by_reason.update(run.reject_reasons)
+
+    started = run.planned_at or run.started_at
+    finished = run.finished_at or ports.clock.now()
+    import_seconds = max((finished - started).total_seconds(), 1e-6)
+    users_per_second = run.created / import_seconds
+    report = {
+        "run_id": run.run_id,
+        "source": run.source,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": finished.isoformat(),
+        "counts": {
+            "total": run.total or 0,
+            "created": run.created,
+            "already_present": run.already_present,
+            "rejected": run.rejected or 0,
+            "failed": run.failed,
+        },
+        "by_reason": dict(sorted(by_reason.items())),
+        "throughput": {
+            "users_per_second": round(users_per_second, 2),
+            "write_quota_utilisation": round(users_per_second / workflow.quota_writes_per_s, 3),
+            "import_seconds": round(import_seconds, 3),
+            "quota_writes_per_second": round(workflow.quota_writes_per_s, 3),
+        },
+    }
+    await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
+    await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())
+    await ports.artifacts.write_text(run.run_id, "report.json", json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,31 @@
+"""Workflow: the settings every handler needs, derived once from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.config import Settings
+
+
+@dataclass(frozen=True)
+class Workflow:
+    import_chunks_queue: str = "import-chunks"
+    run_events_queue: str = "run-events"
+    max_attempts: int = 8
+    quota_writes_per_s: float = 20.0  # what utilisation is measured against
+    extensions_app_id: str = ""
+    tenant: str = "contoso.onmicrosoft.com"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, apps: int) -> Workflow:
+        quota = settings.WRITE_QUOTA
+        per_app = quota.per_app / (quota.per_app_window_s / quota.time_scale)
+        per_tenant = quota.per_tenant / (quota.per_tenant_window_s / quota.time_scale)
+        return cls(
+            import_chunks_queue=settings.IMPORT_CHUNKS_QUEUE,
+            run_events_queue=settings.RUN_EVENTS_QUEUE,
+            max_attempts=settings.MAX_ATTEMPTS,
+            quota_writes_per_s=min(per_app * max(apps, 1), per_tenant),
+            extensions_app_id=settings.EXTENSIONS_APP_ID or "",
+            tenant=settings.TENANT,
+        )

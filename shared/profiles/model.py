@@ -1,0 +1,210 @@
+"""The mapping profile's schema: what a TOML profile may say, validated key by key.
+
+A profile tells the reader where each interchange field lives in the vendor's export (`fields`),
+how to clean it (`transforms`), which custom attributes to carry (`attributes`), the vendor's hash
+configuration (`hash`), and tells the mapping which identities and password path to use.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.mapping import MappingOptions
+from shared.profiles.transforms import TRANSFORM_NAMES, is_valid_region
+from shared.sources.base import SourceOptions
+from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
+
+_TARGETS = INTERCHANGE_TARGETS | PSEUDO_TARGETS
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reader(_Section):
+    default_phone_region: str | None = None
+    attributes_from: list[str] = Field(default_factory=list)
+    identity_providers: dict[str, str] = Field(default_factory=dict)
+    graph_app_id: str | None = None
+    delimiter: str = ","
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_region(value):
+            raise ValueError("unknown region; use an ISO 3166 alpha-2 code such as 'US' or 'DE'")
+        return value.upper() if value else value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError("must be exactly one character")
+        return value
+
+
+class Attribute(_Section):
+    source: str = Field(min_length=1)
+    type: str = "String"
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in ATTRIBUTE_TYPES:
+            raise ValueError(f"must be one of {', '.join(sorted(ATTRIBUTE_TYPES))}")
+        return value
+
+
+class Identities(_Section):
+    email: bool = True
+    username: bool = True
+    federated: bool = False
+
+
+class PasswordPolicy(_Section):
+    mode: Literal["auto", "plaintext", "jit", "reset"] = "auto"
+
+
+class HashConfig(_Section):
+    """The legacy system's hash settings, for exports whose records don't describe their own hash."""
+
+    algorithm: str = Field(min_length=1)
+    signer_key: str | None = None  # firebase-scrypt (base64)
+    salt_separator: str | None = None  # firebase-scrypt (base64)
+    rounds: int | None = Field(default=None, ge=1)
+    mem_cost: int | None = Field(default=None, ge=1)
+    iterations: int | None = Field(default=None, ge=1)  # pbkdf2-*
+    key_length: int | None = Field(default=None, ge=1)
+    n: int | None = Field(default=None, ge=2)  # scrypt
+    r: int | None = Field(default=None, ge=1)
+    p: int | None = Field(default=None, ge=1)
+    encoding: Literal["hex", "base64"] | None = None  # md5/sha*/hmac-*
+    salt_position: Literal["prefix", "suffix"] | None = None
+    key: str | None = None  # hmac-* (base64)
+
+    @field_validator("signer_key", "salt_separator", "key")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("must be base64") from None
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> HashConfig:
+        needed = {
+            "firebase-scrypt": ("signer_key", "rounds", "mem_cost"),
+            "scrypt": ("n", "r", "p"),
+            "pbkdf2-sha1": ("iterations",),
+            "pbkdf2-sha256": ("iterations",),
+            "pbkdf2-sha512": ("iterations",),
+            "hmac-sha256": ("key",),
+            "hmac-sha512": ("key",),
+        }.get(self.algorithm, ())
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"algorithm {self.algorithm!r} needs {', '.join(missing)}")
+        return self
+
+    def params(self) -> dict[str, Any]:
+        """`PasswordHash.params` in the encoding shared/passwords expects for this algorithm."""
+        a = self.algorithm
+        if a == "firebase-scrypt":
+            return {
+                "signerKey": self.signer_key,
+                "saltSeparator": self.salt_separator or "Bw==",
+                "rounds": self.rounds,
+                "memCost": self.mem_cost,
+            }
+        params: dict[str, Any] = {}
+        if a == "scrypt":
+            params = {"n": self.n, "r": self.r, "p": self.p}
+        elif a.startswith("pbkdf2-"):
+            params = {"iterations": self.iterations}
+        elif a.startswith("hmac-"):
+            params = {"key": self.key}
+        elif a in ("md5", "sha1", "sha256", "sha512"):
+            params = {"saltPosition": self.salt_position or "suffix"}
+        if self.key_length and a in ("scrypt", "pbkdf2-sha1", "pbkdf2-sha256", "pbkdf2-sha512"):
+            params["keyLength"] = self.key_length
+        if self.encoding and (a.startswith("hmac-") or a in ("md5", "sha1", "sha256", "sha512")):
+            params["encoding"] = self.encoding
+        return params
+
+
+class Target(_Section):
+    flag_attribute: str = "toBeMigrated"
+    legacy_id_attribute: str = "legacyId"  # "" = don't keep the legacy id on the user
+    attribute_renames: dict[str, str] = Field(default_factory=dict)
+
+
+class MappingProfile(_Section):
+    """A validated mapping profile for one source (the shipped default with the user's overrides)."""
+
+    source: str
+    description: str = ""
+    reader: Reader = Field(default_factory=Reader)
+    fields: dict[str, str] = Field(default_factory=dict)
+    transforms: dict[str, list[str]] = Field(default_factory=dict)
+    attributes: dict[str, Attribute] = Field(default_factory=dict)
+    identities: Identities = Field(default_factory=Identities)
+    password: PasswordPolicy = Field(default_factory=PasswordPolicy)
+    hash: HashConfig | None = None
+    target: Target = Field(default_factory=Target)
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if name not in _TARGETS:
+                raise ValueError(f"{name!r} is not an interchange field; choose from: {', '.join(sorted(_TARGETS))}")
+        return value
+
+    @field_validator("transforms")
+    @classmethod
+    def _known_transforms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for target, names in value.items():
+            if target not in _TARGETS:
+                raise ValueError(f"{target!r} is not an interchange field")
+            for name in names:
+                if name not in TRANSFORM_NAMES:
+                    raise ValueError(
+                        f"{target}: unknown transform {name!r}; choose from: {', '.join(sorted(TRANSFORM_NAMES))}"
+                    )
+        return value
+
+    def source_options(self) -> SourceOptions:
+        """What the reader needs, as plain values (SourceOptions.settings)."""
+        settings: dict[str, Any] = {
+            "fields": dict(self.fields),
+            "transforms": {k: list(v) for k, v in self.transforms.items()},
+            "attributes": {a.source: {"name": name, "type": a.type} for name, a in self.attributes.items()},
+            "attributes_from": list(self.reader.attributes_from),
+            "identity_providers": dict(self.reader.identity_providers),
+            "identities": {"email": self.identities.email, "username": self.identities.username},
+            "default_phone_region": self.reader.default_phone_region,
+            "delimiter": self.reader.delimiter,
+        }
+        if self.reader.graph_app_id:
+            settings["graph_app_id"] = self.reader.graph_app_id
+        if self.hash is not None:
+            settings["hash"] = {"algorithm": self.hash.algorithm, "params": self.hash.params()}
+        return SourceOptions(settings=settings)
+
+    def mapping_options(self, tenant: str, extensions_app_id: str) -> MappingOptions:
+        return MappingOptions(
+            tenant=tenant,
+            extensions_app_id=extensions_app_id,
+            password_mode=self.password.mode,
+            create_federated=self.identities.federated,
+            flag_attribute=self.target.flag_attribute,
+            legacy_id_attribute=self.target.legacy_id_attribute or None,
+            attribute_renames=dict(self.target.attribute_renames),
+            attribute_types={name: a.type for name, a in self.attributes.items()},
+        )

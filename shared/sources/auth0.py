@@ -1,0 +1,93 @@
+"""The `auth0` source: Auth0's user export job (NDJSON, `format: json`) and its password-hash export.
+
+One JSON object per line, gzip accepted. Lines of the export job carry `user_id` and `identities`;
+lines of the support-provided hash export carry `_id.$oid`/`alt_id`, `connection` and `passwordHash`.
+Both shapes may be mixed. A first line that is not JSON means the wrong --source: UnreadableExport.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shared.reasons import Reason
+from shared.sources.assemble import extract, finish
+from shared.sources.base import SourceItem, SourceOptions, SourceReject, UnreadableExport, open_text_lines
+from shared.sources.fieldmap import FieldMap
+from shared.sources.hashes import from_crypt_string
+
+# Auth0 identity providers that are local accounts of the tenant, not federation.
+_DATABASE_PROVIDERS = frozenset({"auth0"})
+_PASSWORDLESS = {"email": "passwordless email", "sms": "passwordless SMS sign-in"}
+
+
+def read_auth0(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
+    fieldmap = FieldMap(options)
+    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    first = True
+    for line_no, text in open_text_lines(path):
+        if not text or text.isspace():
+            continue
+        try:
+            native = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if first:
+                raise UnreadableExport(path, line_no, f"not Auth0 NDJSON ({exc.msg}); is --source right?") from None
+            yield SourceReject(line_no, None, Reason.INVALID_JSON, f"not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        first = False
+        if not isinstance(native, dict):
+            yield SourceReject(line_no, None, Reason.INVALID_JSON, "a line must hold one JSON object")
+            continue
+        yield _user(line_no, native, fieldmap, providers)
+
+
+def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str]) -> SourceItem:
+    fields = extract(line, fieldmap, native)
+    if isinstance(fields, SourceReject):
+        return fields
+    if "legacyId" not in fields:
+        fields["legacyId"] = _hash_export_user_id(native)
+    identities = native.get("identities")
+    if isinstance(identities, list):
+        links = _federated(identities, providers, fieldmap)
+        if links:
+            fields["identities"] = links
+    password_hash = native.get("passwordHash")
+    if isinstance(password_hash, str) and password_hash:
+        fields["password"] = {"hash": from_crypt_string(password_hash, unknown_label="auth0-unknown")}
+    _note_unmapped(native, fieldmap)
+    return finish(line, fields)
+
+
+def _hash_export_user_id(native: dict[str, Any]) -> str | None:
+    """`auth0|<alt_id or _id.$oid>`: the user_id Auth0 shows for a database user of the hash export."""
+    alt = native.get("alt_id")
+    oid = native.get("_id", {}).get("$oid") if isinstance(native.get("_id"), dict) else native.get("_id")
+    local = alt or oid
+    return f"auth0|{local}" if isinstance(local, str) and local else None
+
+
+def _federated(identities: list[Any], providers: dict[str, str], fieldmap: FieldMap) -> list[dict[str, str]]:
+    links: list[dict[str, str]] = []
+    for identity in identities:
+        if not isinstance(identity, dict):
+            continue
+        provider = str(identity.get("provider") or "")
+        subject = identity.get("user_id")
+        if provider in _DATABASE_PROVIDERS or not provider or subject in (None, ""):
+            continue
+        if provider in _PASSWORDLESS:
+            fieldmap.unmapped.note(_PASSWORDLESS[provider])
+            continue
+        links.append({"provider": providers.get(provider, provider), "subject": str(subject)})
+    return links
+
+
+def _note_unmapped(native: dict[str, Any], fieldmap: FieldMap) -> None:
+    if native.get("app_metadata"):
+        fieldmap.unmapped.note("app_metadata (authorization data: roles, permissions)")
+    for factor in native.get("multifactor") or ():
+        fieldmap.unmapped.note(f"MFA enrolment '{factor}' (secrets are not exported; users re-enrol)")

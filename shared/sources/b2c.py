@@ -1,0 +1,68 @@
+"""The `b2c` source: Azure AD B2C (or Entra) users as Graph user objects.
+
+From a file: `{"value": [...]}` pages (concatenated pages allowed) or a top-level array, gzip
+accepted, streamed. Live: see shared/sources/b2c_live.py. Sign-in names come from `identities`
+(emailAddress, userName, federated); `extension_<appId>_<name>` properties become attribute `<name>`.
+Graph never returns password hashes, so local users take the reset (or live-check JIT) path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from shared.reasons import Reason
+from shared.sources.assemble import extract, finish
+from shared.sources.base import SourceItem, SourceOptions, SourceReject
+from shared.sources.fieldmap import FieldMap
+from shared.sources.jsonstream import stream_array
+
+_EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_(.+)$")
+
+
+def read_b2c(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
+    fieldmap = FieldMap(options)
+    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    for line, native in stream_array(path, frozenset({"value", "users"}), what="Graph users"):
+        yield graph_user(line, native, fieldmap, providers)
+
+
+def graph_user(line: int, native: Any, fieldmap: FieldMap, providers: dict[str, str]) -> SourceItem:
+    """One Graph user object (a dict as Graph's JSON has it) as a record or a reject."""
+    if not isinstance(native, dict):
+        return SourceReject(line, None, Reason.INVALID_RECORD, "a user must be a JSON object")
+    fields = extract(line, fieldmap, native)
+    if isinstance(fields, SourceReject):
+        return fields
+    links: list[dict[str, str]] = []
+    for identity in native.get("identities") or ():
+        if not isinstance(identity, dict):
+            continue
+        kind, value = identity.get("signInType"), identity.get("issuerAssignedId")
+        if not value:
+            continue
+        if kind == "emailAddress":
+            fields.setdefault("email", str(value).strip().lower())
+        elif kind == "userName":
+            fields.setdefault("username", str(value))
+        elif kind == "federated":
+            issuer = str(identity.get("issuer") or "")
+            links.append({"provider": providers.get(issuer, issuer), "subject": str(value)})
+        elif kind == "phoneNumber":
+            fieldmap.unmapped.note("phone number sign-in (SMS one-time code as primary sign-in)")
+    if "email" not in fields and isinstance(native.get("mail"), str) and native["mail"]:
+        fields["email"] = native["mail"].strip().lower()
+    fields["identities"] = links
+    attributes = dict(fields.get("attributes", {}))
+    for key, value in native.items():
+        match = _EXTENSION.match(key)
+        if match and value is not None:
+            if isinstance(value, str | bool | int):
+                attributes[match.group(1)] = value
+            else:
+                fieldmap.unmapped.note(f"extension attribute '{match.group(1)}' (not a string, boolean or integer)")
+    if attributes:
+        fields["attributes"] = attributes
+    return finish(line, fields)

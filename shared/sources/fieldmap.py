@@ -1,0 +1,222 @@
+"""Applies a mapping profile's reader section to one native export record.
+
+Input: the vendor's record as a dict, and `SourceOptions.settings` produced by a mapping profile
+(`fields`, `transforms`, `attributes`, `attributes_from`, `default_phone_region`). Output: the
+interchange fields (camelCase keys) the vendor reader then completes with identities, password and
+MFA. Paths are dotted (`user_metadata.tier`) with optional list indexes (`emails[0]`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.profiles.transforms import Transform, TransformError, build_chain, split_full_name, to_boolean
+from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
+from shared.sources.base import SourceOptions
+from shared.sources.hashes import from_crypt_string
+
+_MISSING = object()
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+Path = tuple[str | int, ...]
+
+
+def compile_path(path: str) -> Path:
+    """'identities[0].connection' → ('identities', 0, 'connection'). A key with a dot can't be addressed."""
+    parts: list[str | int] = []
+    for name, index in _SEGMENT.findall(path):
+        parts.append(int(index) if index else name)
+    return tuple(parts)
+
+
+def lookup(record: Any, path: Path) -> Any:
+    value = record
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(value, list) or part >= len(value):
+                return _MISSING
+            value = value[part]
+        else:
+            if not isinstance(value, dict):
+                return _MISSING
+            value = value.get(part, _MISSING)
+            if value is _MISSING:
+                return _MISSING
+    return value
+
+
+class FieldProblem(ValueError):
+    """A field value a transform refused; `target` names the interchange field, never the value."""
+
+    def __init__(self, target: str, rule: str) -> None:
+        self.target = target
+        super().__init__(f"{target} {rule}")
+
+
+@dataclass
+class UnmappedFeatures:
+    """Counts vendor features met in the export that have no Entra equivalent (the plan lists them)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, feature: str, users: int = 1) -> None:
+        self.counts[feature] += users
+
+
+@dataclass(frozen=True)
+class _Field:
+    target: str
+    path: Path
+    transform: Transform | None
+
+
+@dataclass(frozen=True)
+class _Attribute:
+    name: str
+    path: Path
+    type: str
+
+
+class FieldMap:
+    """The compiled reader section of a profile: built once per run, applied per record."""
+
+    def __init__(self, options: SourceOptions) -> None:
+        settings = options.settings
+        region = settings.get("default_phone_region")
+        transforms: dict[str, list[str]] = settings.get("transforms", {})
+        self.fields = [
+            _Field(
+                target, compile_path(path), build_chain(transforms[target], region) if transforms.get(target) else None
+            )
+            for target, path in settings.get("fields", {}).items()
+            if path
+        ]
+        self.attributes = [
+            _Attribute(spec["name"], compile_path(path), spec.get("type", "String"))
+            for path, spec in settings.get("attributes", {}).items()
+        ]
+        self.attributes_from = [compile_path(p) for p in settings.get("attributes_from", [])]
+        # Bag entries a field already reads (Keycloak's attributes.phoneNumber) are not attributes too.
+        self._consumed = {f.path[: len(bag) + 1] for bag in self.attributes_from for f in self.fields if f.path[: len(bag)] == bag}
+        self.username_enabled: bool = settings.get("identities", {}).get("username", True)
+        self.email_enabled: bool = settings.get("identities", {}).get("email", True)
+        self.hash_config: dict[str, Any] | None = settings.get("hash")
+        unmapped = settings.get("unmapped")
+        self.unmapped: UnmappedFeatures = unmapped if isinstance(unmapped, UnmappedFeatures) else UnmappedFeatures()
+
+    def legacy_id(self, record: dict[str, Any]) -> Any:
+        for f in self.fields:
+            if f.target == "legacyId":
+                value = lookup(record, f.path)
+                return None if value is _MISSING else value
+        return None
+
+    def has(self, target: str) -> bool:
+        return any(f.target == target for f in self.fields)
+
+    def source_of(self, target: str) -> str | None:
+        for f in self.fields:
+            if f.target == target:
+                return ".".join(str(p) for p in f.path)
+        return None
+
+    def extract(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Interchange fields (and pseudo-targets) from one native record. Raises FieldProblem."""
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            value = lookup(record, f.path)
+            if value is _MISSING or value is None or value == "":
+                continue
+            if f.transform is not None:
+                try:
+                    value = f.transform(value)
+                except TransformError as exc:
+                    raise FieldProblem(f.target, str(exc)) from None
+            out[f.target] = value
+        self._finish_names(out)
+        if "enabled" in out:
+            enabled = out.pop("enabled")
+            out.setdefault("disabled", not enabled if isinstance(enabled, bool) else enabled)
+        if not self.username_enabled:
+            out.pop("username", None)
+        if not self.email_enabled:
+            out.pop("email", None)
+        password = self._password_columns(out)
+        if password is not None:
+            out["password"] = password
+        attributes = self._attributes(record)
+        if attributes:
+            out["attributes"] = attributes
+        return out
+
+    def _password_columns(self, out: dict[str, Any]) -> dict[str, Any] | None:
+        """Pops the password pseudo-fields (flat exports: CSV columns) into the interchange `password`."""
+        plaintext = out.pop("password", None)
+        value = out.pop("passwordHash", None)
+        salt = out.pop("passwordSalt", None)
+        if value:
+            config = self.hash_config
+            if config is None:
+                return {"hash": {**from_crypt_string(str(value)), "salt": salt}}
+            params = config.get("params") or None
+            return {"hash": {"algorithm": config["algorithm"], "value": str(value), "salt": salt, "params": params}}
+        if plaintext:
+            return {"plaintext": str(plaintext)}
+        return None
+
+    @staticmethod
+    def _finish_names(out: dict[str, Any]) -> None:
+        full = out.pop("fullName", None)
+        if isinstance(full, str) and full.strip():
+            given, surname = split_full_name(full)
+            if "givenName" not in out and given:
+                out["givenName"] = given
+            if "surname" not in out and surname:
+                out["surname"] = surname
+            out.setdefault("displayName", " ".join(full.split()))
+        groups = out.get("groups")
+        if isinstance(groups, str):
+            # CSV cells hold a list as "a;b" or "a,b"; the separator is whichever the cell uses.
+            sep = ";" if ";" in groups else ","
+            out["groups"] = [g.strip() for g in groups.split(sep) if g.strip()]
+
+    def _attributes(self, record: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for source in self.attributes_from:
+            bag = lookup(record, source)
+            if not isinstance(bag, dict):
+                continue
+            for name, value in bag.items():
+                if (*source, name) in self._consumed:
+                    continue
+                if isinstance(value, list) and len(value) == 1:
+                    value = value[0]  # Keycloak keeps every attribute as a list of strings
+                if isinstance(value, str | bool | int):
+                    found[name] = value
+                elif value is not None:
+                    # Nested metadata has no extension-property shape; the plan lists it as not mapped.
+                    self.unmapped.note(f"nested metadata '{'.'.join(map(str, source))}.{name}'")
+        for attribute in self.attributes:
+            value = lookup(record, attribute.path)
+            if value is _MISSING or value is None or value == "":
+                continue
+            found[attribute.name] = _typed(attribute, value)
+        return found
+
+
+def _typed(attribute: _Attribute, value: Any) -> Any:
+    if isinstance(value, list) and len(value) == 1:  # Keycloak keeps every attribute as a list
+        value = value[0]
+    try:
+        if attribute.type == "Integer":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if attribute.type == "Boolean":
+            return to_boolean(value)
+    except (TransformError, ValueError, TypeError):
+        raise FieldProblem(f"attributes.{attribute.name}", f"is not a valid {attribute.type}") from None
+    return value if isinstance(value, str) else str(value)
