@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-node_modules/.bin/azurite:
-	npm install --no-audit --no-fund --silent azurite@3
+node_modules/.bin/azurite: package-lock.json
+	npm ci --no-audit --no-fund --silent && touch -h node_modules/.bin/azurite
 
 setup: $(STAMP)
 

@@ -5,6 +5,7 @@ Nothing here runs at import time. The Graph directory is shared by both modes.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from shared.adapters.local.ledger import SqliteLedger
 from shared.adapters.local.queue import SqliteQueue
 from shared.clock import SystemClock
 from shared.config import Settings
+from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
 from shared.telemetry import CountingTelemetry
@@ -70,3 +72,67 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
         telemetry=telemetry or CountingTelemetry(),
     )
     return LocalHostParts(ports=ports, queue=queue, ledger=ledger, state_dir=state)
+
+
+@dataclass
+class AzureRuntime:
+    """What every Functions trigger needs, built once per worker process on first use."""
+
+    settings: Settings
+    ports: Ports
+    workflow: Workflow
+
+
+_azure_runtime: AzureRuntime | None = None
+_azure_lock = asyncio.Lock()
+
+
+async def azure_runtime() -> AzureRuntime:
+    """Ports over Service Bus, Blob, Table Storage and Graph, from the app settings. Lazy, once."""
+    global _azure_runtime
+    async with _azure_lock:
+        if _azure_runtime is None:
+            _azure_runtime = await _build_azure_runtime(Settings())
+        return _azure_runtime
+
+
+async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
+    from shared.adapters.blobs import (
+        BlobArtifactStore,
+        BlobChunkStore,
+        BlobExportStore,
+        container_client,
+    )
+    from shared.adapters.servicebus import ServiceBusQueue
+    from shared.adapters.tables import TableLedger
+    from shared.telemetry import OpenTelemetryMetrics
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    container = container_client(
+        settings.BLOB_CONTAINER, connection_string=connection, account_url=settings.STORAGE_ACCOUNT_URL
+    )
+    if connection:
+        ledger = TableLedger.from_connection_string(connection, settings.LEDGER_TABLE)
+    elif settings.TABLES_ACCOUNT_URL:
+        ledger = TableLedger.from_account_url(settings.TABLES_ACCOUNT_URL, settings.LEDGER_TABLE)
+    else:
+        raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the ledger")
+    namespace = settings.ServiceBusConnection.fullyQualifiedNamespace
+    if not namespace:
+        raise ValueError("set ServiceBusConnection__fullyQualifiedNamespace")
+    if settings.CHUNK_SEALING_KEY is None:
+        raise ValueError("set CHUNK_SEALING_KEY (base64, 32 bytes; a Key Vault reference in Azure)")
+    sealer = Sealer.from_base64(settings.CHUNK_SEALING_KEY.get_secret_value())
+    ports = Ports(
+        queue=ServiceBusQueue.from_namespace(namespace),
+        ledger=ledger,
+        chunks=BlobChunkStore(container, sealer),
+        exports=BlobExportStore(container),
+        artifacts=BlobArtifactStore(container),
+        directory=build_directory(settings),
+        clock=SystemClock(),
+        telemetry=OpenTelemetryMetrics(),
+    )
+    return AzureRuntime(
+        settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS))
+    )

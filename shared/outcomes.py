@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Outcome(StrEnum):
@@ -44,12 +44,15 @@ class LedgerEntry(BaseModel):
 
 
 class RejectedRecord(BaseModel):
-    """A record that never reached Graph: the line it came from and why. No secrets, no input values."""
+    """A record that never reached Graph: the line it came from and why. No secrets, no input values.
 
-    model_config = ConfigDict(frozen=True)
+    Serialised by alias (legacyId, line, code, message), like failures.jsonl.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     line: int
-    legacy_id: str | None
+    legacy_id: str | None = Field(alias="legacyId")
     code: str
     message: str
 

@@ -156,9 +156,7 @@ def to_service_bus_message(envelope: Envelope) -> ServiceBusMessage:
     )
 
 
-def envelope_from_service_bus(
-    body: bytes, message_id: str, queue: str, *, session_id: str | None = None
-) -> Envelope:
+def envelope_from_service_bus(body: bytes, message_id: str, queue: str, *, session_id: str | None = None) -> Envelope:
     """Rebuild the Envelope a trigger received, or raise PoisonMessage (dead-letter it, don't retry)."""
     if len(body) > MAX_MESSAGE_BYTES:
         raise PoisonMessage("oversized", f"body is {len(body)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")

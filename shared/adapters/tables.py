@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -23,6 +24,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
+from pydantic import BaseModel
 
 from shared.messages import ChunkImported
 from shared.outcomes import LedgerEntry, RunState
@@ -37,6 +39,7 @@ MAX_KEY_BYTES = 1024
 MAX_MESSAGE_CHARS = 8000
 TALLY_RETRIES = 40
 
+JSON_SUFFIX = "__json"  # Table has no map/list type: such fields are stored as JSON text
 RUNS_PARTITION = "runs"
 TALLY_ROW = "tally"
 _TALLY_FIELDS = ("chunks_reported", "created", "already_present", "failed")
@@ -83,6 +86,9 @@ class TableLedger:
     def __init__(self, table: TableClient) -> None:
         self._table = table
         self._limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        # Chunk reports of one run serialise within this process, so ETag retries only happen between
+        # instances (the Functions host runs many invocations on one loop; they would all collide).
+        self._tally_locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> TableLedger:
@@ -121,7 +127,8 @@ class TableLedger:
         for n, legacy_id in enumerate(legacy_ids):
             params[f"r{n}"] = escape_key(legacy_id)
             clauses.append(f"RowKey eq @r{n}")
-        query = f"PartitionKey eq @pk and ({' or '.join(clauses)})"
+        # The SDK substitutes @params only in space-separated words: keep a space before ")".
+        query = f"PartitionKey eq @pk and ({' or '.join(clauses)} )"
         async with self._limit:
             return [_entry_from(e) async for e in self._table.query_entities(query, parameters=params)]
 
@@ -134,9 +141,7 @@ class TableLedger:
         by_partition: dict[str, list[dict[str, Any]]] = {}
         for (partition, _), row in rows.items():
             by_partition.setdefault(partition, []).append(row)
-        batches = [
-            group[i : i + MAX_BATCH] for group in by_partition.values() for i in range(0, len(group), MAX_BATCH)
-        ]
+        batches = [group[i : i + MAX_BATCH] for group in by_partition.values() for i in range(0, len(group), MAX_BATCH)]
         await asyncio.gather(*(self._upsert_batch(batch) for batch in batches))
 
     async def _upsert_batch(self, rows: list[dict[str, Any]]) -> None:
@@ -158,8 +163,7 @@ class TableLedger:
 
     async def save_run(self, run: RunState) -> None:
         """Store the run's plan fields. The chunk counters are owned by record_chunk and never overwritten here."""
-        plan = run.model_dump(include=set(_PLAN_FIELDS), exclude_none=True)
-        row = {"PartitionKey": RUNS_PARTITION, "RowKey": escape_key(run.run_id), **plan}
+        row = {"PartitionKey": RUNS_PARTITION, "RowKey": escape_key(run.run_id), **_properties(run, _PLAN_FIELDS)}
         await self._table.upsert_entity(row, mode=UpdateMode.REPLACE)
 
     async def get_run(self, run_id: str) -> RunState | None:
@@ -174,7 +178,8 @@ class TableLedger:
         return sorted(states, key=lambda s: (s.started_at, s.run_id))
 
     async def record_chunk(self, result: ChunkImported) -> RunState:
-        tally = await self._add_to_tally(result)
+        async with self._tally_locks.setdefault(result.run_id, asyncio.Lock()):
+            tally = await self._add_to_tally(result)
         run = await self._run_row(result.run_id)
         if run is None:
             raise RunNotFound(f"run {result.run_id} is not in the ledger (chunk {result.chunk_id} was kept)")
@@ -188,7 +193,7 @@ class TableLedger:
             "chunk_id": result.chunk_id,
             **result.model_dump(include={"created", "already_present", "failed"}),
         }
-        query = "PartitionKey eq @pk and (RowKey eq @tally or RowKey eq @chunk)"
+        query = "PartitionKey eq @pk and (RowKey eq @tally or RowKey eq @chunk )"
         params = {"pk": partition, "tally": TALLY_ROW, "chunk": chunk_row["RowKey"]}
         for attempt in range(TALLY_RETRIES):
             rows = {e["RowKey"]: e async for e in self._table.query_entities(query, parameters=params)}
@@ -250,7 +255,7 @@ def _run_from(run: Mapping[str, Any], tally: Mapping[str, Any] | None) -> RunSta
 
 
 def _entry_row(entry: LedgerEntry) -> dict[str, Any]:
-    row = entry.model_dump(exclude_none=True)
+    row = _properties(entry, _ENTRY_FIELDS)
     row["outcome"] = entry.outcome.value
     if entry.message is not None and len(entry.message) > MAX_MESSAGE_CHARS:
         row["message"] = entry.message[: MAX_MESSAGE_CHARS - 1] + "…"
@@ -261,6 +266,26 @@ def _entry_from(entity: Mapping[str, Any]) -> LedgerEntry:
     return LedgerEntry.model_validate(_pick(entity, _ENTRY_FIELDS))
 
 
+def _properties(model: BaseModel, fields: Iterable[str]) -> dict[str, Any]:
+    """A model's fields as Table properties: scalars and datetimes typed, dicts and lists as JSON text."""
+    wanted = set(fields)
+    native = model.model_dump(include=wanted, exclude_none=True)
+    as_json = model.model_dump(mode="json", include=wanted, exclude_none=True)
+    props: dict[str, Any] = {}
+    for name, value in native.items():
+        if isinstance(value, dict | list):
+            props[name + JSON_SUFFIX] = json.dumps(as_json[name], separators=(",", ":"))
+        else:
+            props[name] = value
+    return props
+
+
 def _pick(entity: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    # Table returns only the properties that were stored; an absent one is None in our models.
-    return {f: entity[f] for f in fields if f in entity}
+    # Table returns only the properties that were stored; an absent one takes the model's default.
+    picked: dict[str, Any] = {}
+    for name in fields:
+        if name in entity:
+            picked[name] = entity[name]
+        elif name + JSON_SUFFIX in entity:
+            picked[name] = json.loads(entity[name + JSON_SUFFIX])
+    return picked

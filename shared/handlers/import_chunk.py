@@ -161,8 +161,13 @@ async def _settle(chunk: _Chunk, target: TargetUser, result: CreateResult, was_p
 
 
 async def _lookup(ports: Ports, target: TargetUser) -> str | None:
+    """The conflicting user's object id; None while Graph can't say yet (lag or errors): retry later."""
     for attempt in range(LOOKUP_ATTEMPTS):
-        object_id = await ports.directory.find_user_by_identity(target.primary_identity)
+        try:
+            object_id = await ports.directory.find_user_by_identity(target.primary_identity)
+        except Exception as exc:  # the directory already retried; keep the user open for a continuation
+            logger.warning("identity lookup failed (%s); the user stays open", type(exc).__name__)
+            return None
         if object_id is not None:
             return object_id
         await asyncio.sleep(LOOKUP_DELAY_S * (attempt + 1))

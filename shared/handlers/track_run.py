@@ -16,7 +16,11 @@ from shared.ports import Ports
 logger = logging.getLogger(__name__)
 
 
-async def track_run(event: ExportPlanned | ChunkImported, ports: Ports, workflow: Workflow) -> list[Envelope]:
+async def track_run(
+    event: ExportPlanned | ChunkImported | RunCompleted, ports: Ports, workflow: Workflow
+) -> list[Envelope]:
+    if isinstance(event, RunCompleted):
+        return []  # the run's own completion notice shares the queue; nothing to track
     if isinstance(event, ChunkImported):
         run = await ports.ledger.record_chunk(event)
     else:

@@ -28,6 +28,15 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+def emulator_token(
+    app_id: str = DEFAULT_EMULATOR_APP_ID, tenant: str = "emulator", lifetime_s: int = 3600
+) -> AccessToken:
+    """An unsigned JWT carrying `appid`: all the emulator reads from a token."""
+    expires = int(time.time()) + lifetime_s
+    claims = {"appid": app_id, "azp": app_id, "tid": tenant, "exp": expires}
+    return AccessToken(f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.", expires)
+
+
 class EmulatorCredential(AsyncTokenCredential):
     """Mints an unsigned token for the emulator; the emulator reads `appid` and ignores the signature."""
 
@@ -36,9 +45,7 @@ class EmulatorCredential(AsyncTokenCredential):
         self._tenant = tenant
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        expires = int(time.time()) + 3600
-        claims = {"appid": self.app_id, "azp": self.app_id, "tid": self._tenant, "exp": expires}
-        return AccessToken(f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.", expires)
+        return emulator_token(self.app_id, self._tenant)
 
     async def close(self) -> None:
         return None

@@ -15,9 +15,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from kiota_abstractions.api_error import APIError
@@ -35,6 +35,7 @@ from shared.ports import CreateResult
 from shared.records import ObjectIdentity, TargetUser
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_LIMIT = 20
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # the write may have committed before the error
@@ -299,7 +300,26 @@ class GraphDirectory:
                 )  # fmt: skip
 
     # -- reads and setup -------------------------------------------------------------------------------
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+        """Run one Graph read or setup call, retrying throttling, 5xx and lost answers with backoff."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except APIError as exc:
+                status = exc.response_status_code or 0
+                if attempt == attempts or (status != 429 and status not in TRANSIENT_STATUSES):
+                    raise
+                await asyncio.sleep(_retry_after(exc.response_headers) or self._backoff(attempt))
+            except (TimeoutError, httpx.TransportError):
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
+
     async def find_user_by_identity(self, identity: ObjectIdentity) -> str | None:
+        return await self._with_retries(lambda: self._find_user_by_identity(identity))
+
+    async def _find_user_by_identity(self, identity: ObjectIdentity) -> str | None:
         query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
             filter=(
                 f"identities/any(c:c/issuerAssignedId eq '{_quote(identity.issuer_assigned_id)}'"
@@ -313,8 +333,10 @@ class GraphDirectory:
         return users[0].id if users else None
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
-        if not names:
-            return
+        if names:
+            await self._with_retries(lambda: self._ensure_extension_properties(names))
+
+    async def _ensure_extension_properties(self, names: dict[str, str]) -> None:
         app_id = next(iter(names)).split("_")[1]
         query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(
             filter=f"appId eq '{_hyphenate(app_id)}'", select=["id", "appId"]

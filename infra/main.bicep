@@ -1,0 +1,359 @@
+// ciam-migrate in Azure: Functions (Flex Consumption, Python 3.12, system-assigned identity),
+// Service Bus queues linking the stages, Storage (chunk/artifact blobs + ledger table), Key Vault,
+// Application Insights. Every data-plane connection is identity-based: no keys in app settings.
+// Deploy with `azd up` (see docs/azure.md). Not compiled or deployed from the development machine.
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; used to derive unique resource names.')
+param environmentName string
+
+@description('Region for every resource. Flex Consumption must be available in it.')
+param location string = resourceGroup().location
+
+@secure()
+@description('base64 of 32 random bytes; seals chunk blobs at rest. Set by the azd preprovision hook. Changing it makes existing chunks unreadable.')
+param chunkSealingKey string
+
+@description('Object id of the deploying user, granted Key Vault Secrets Officer so they can rotate secrets. Empty to skip.')
+param principalId string = ''
+
+@description('Service Bus duplicate-detection window. Re-sends inside it are dropped; resubmitting a dead letter with the same id inside it is dropped too.')
+param duplicateDetectionWindow string = 'PT1H'
+
+@description('Deliveries before Service Bus dead-letters a message (ENTRA.md: Service Bus triggers have no retry policy).')
+param maxDeliveryCount int = 10
+
+@description('Upper bound on Function instances (Flex Consumption).')
+param maximumInstanceCount int = 40
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = { 'azd-env-name': environmentName }
+var blobContainerName = 'migration'
+var deploymentContainerName = 'app-package'
+var ledgerTableName = 'ledger'
+var queueNames = {
+  exportDrops: 'export-drops'
+  importChunks: 'import-chunks'
+  runEvents: 'run-events'
+  legacyChanges: 'legacy-changes'
+}
+
+// Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+var roles = {
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+// ---------------------------------------------------------------- monitoring
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${token}'
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 30
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${token}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true // telemetry is sent with the app's identity (Monitoring Metrics Publisher)
+  }
+}
+
+// ---------------------------------------------------------------- storage
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'st${token}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false // identity only; Azurite keys are for local runs
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource migrationContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: blobContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: ledgerTableName
+}
+
+// ---------------------------------------------------------------- service bus
+
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+  name: 'sb-${token}'
+  location: location
+  tags: tags
+  sku: { name: 'Standard', tier: 'Standard' } // Standard: duplicate detection, sessions, scheduling
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+  }
+}
+
+var commonQueueProperties = {
+  requiresDuplicateDetection: true // deterministic message ids make re-sends harmless (R11)
+  duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+  maxDeliveryCount: maxDeliveryCount
+  deadLetteringOnMessageExpiration: true
+  lockDuration: 'PT5M'
+  defaultMessageTimeToLive: 'P14D'
+}
+
+resource exportDrops 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.exportDrops
+  properties: commonQueueProperties
+}
+
+resource importChunks 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.importChunks
+  properties: commonQueueProperties
+}
+
+resource runEvents 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.runEvents
+  properties: commonQueueProperties
+}
+
+resource legacyChanges 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.legacyChanges
+  properties: union(commonQueueProperties, { requiresSession: true }) // session = legacy id: per-user order
+}
+
+// ---------------------------------------------------------------- key vault
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv-${token}'
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    enablePurgeProtection: true
+  }
+}
+
+resource sealingKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'chunk-sealing-key'
+  properties: {
+    value: chunkSealingKey
+    contentType: 'base64 AES-256 key'
+  }
+}
+
+// ---------------------------------------------------------------- function app
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${token}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-${token}'
+  location: location
+  tags: union(tags, { 'azd-service-name': 'functions' })
+  kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: 'SystemAssigned'
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: { type: 'SystemAssignedIdentity' }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: 2048
+      }
+      runtime: { name: 'python', version: '3.12' }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      // Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION: the runtime is set above.
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
+        { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: '${serviceBus.name}.servicebus.windows.net' }
+        { name: 'EXPORT_DROPS_QUEUE', value: exportDrops.name }
+        { name: 'IMPORT_CHUNKS_QUEUE', value: importChunks.name }
+        { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
+        { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
+        { name: 'MAX_DELIVERY_COUNT', value: string(maxDeliveryCount) }
+        { name: 'STORAGE_ACCOUNT_URL', value: storage.properties.primaryEndpoints.blob }
+        { name: 'TABLES_ACCOUNT_URL', value: storage.properties.primaryEndpoints.table }
+        { name: 'BLOB_CONTAINER', value: migrationContainer.name }
+        { name: 'LEDGER_TABLE', value: ledgerTable.name }
+        { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
+        { name: 'CHUNK_SEALING_KEY', value: '@Microsoft.KeyVault(SecretUri=${sealingKeySecret.properties.secretUri})' }
+      ]
+    }
+  }
+}
+
+// ---------------------------------------------------------------- role assignments (the app's identity)
+
+var appPrincipal = functionApp.identity.principalId
+
+resource sbSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: serviceBus
+  name: guid(serviceBus.id, functionApp.id, roles.serviceBusDataSender)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+  }
+}
+
+resource sbReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: serviceBus
+  name: guid(serviceBus.id, functionApp.id, roles.serviceBusDataReceiver)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+  }
+}
+
+// Blob Data *Owner*, not Contributor: the Functions host's identity-based AzureWebJobsStorage and the Flex
+// deployment container need it; it includes everything Contributor grants for the `migration` container.
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+  }
+}
+
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+// The host keeps timer-trigger and scale bookkeeping in queues of AzureWebJobsStorage.
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, functionApp.id, roles.storageQueueDataContributor)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+resource kvCrypto 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, functionApp.id, roles.keyVaultCryptoUser)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
+  }
+}
+
+resource kvSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, functionApp.id, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: appPrincipal
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  scope: vault
+  name: guid(vault.id, principalId, roles.keyVaultSecretsOfficer)
+  properties: {
+    principalId: principalId
+    principalType: 'User'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// ---------------------------------------------------------------- outputs (azd stores them in .azure/<env>/.env)
+
+output AZURE_LOCATION string = location
+output AZURE_FUNCTION_APP_NAME string = functionApp.name
+output SERVICE_BUS_NAMESPACE string = '${serviceBus.name}.servicebus.windows.net'
+output STORAGE_ACCOUNT_URL string = storage.properties.primaryEndpoints.blob
+output TABLES_ACCOUNT_URL string = storage.properties.primaryEndpoints.table
+output BLOB_CONTAINER string = migrationContainer.name
+output LEDGER_TABLE string = ledgerTable.name
+output KEY_VAULT_URL string = vault.properties.vaultUri
