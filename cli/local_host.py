@@ -113,9 +113,12 @@ class LocalHost:
             self.stopped = str(exc)
             return
         except Exception as exc:
-            dead = self.queue.abandon(received, f"{type(exc).__name__}")
+            # The exception's type and HTTP status only: its text may quote a request body.
+            status = getattr(exc, "response_status_code", None)
+            cause = type(exc).__name__ + (f" {status}" if status else "")
+            dead = self.queue.abandon(received, cause)
             logger.warning(
-                "%s failed on delivery %d (%s)%s", received.message_id, received.delivery_count, type(exc).__name__,
+                "%s failed on delivery %d (%s)%s", received.message_id, received.delivery_count, cause,
                 ", dead-lettered" if dead else ", will be redelivered",
                 exc_info=logger.isEnabledFor(logging.DEBUG),
             )  # fmt: skip

@@ -20,10 +20,12 @@ from shared.config import Settings
 from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
+from shared.profiles import ProfileError, load_profile
 from shared.sources import READERS, UnknownSource, get_reader
 
 logger = logging.getLogger(__name__)
-console = Console(stderr=True)
+console = Console()
+err = Console(stderr=True)
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -38,7 +40,9 @@ def _default_extensions_app_id(settings: Settings) -> Settings:
     raise typer.BadParameter("--extensions-app-id (the b2c-extensions-app's appId) is required for a real tenant")
 
 
-async def execute_run(export: Path, source: str, settings: Settings, *, show_progress: bool = True) -> RunState:
+async def execute_run(
+    export: Path, source: str, settings: Settings, *, mapping: Path | None = None, show_progress: bool = True
+) -> RunState:
     """Plan and import `export` in local mode until the run completes; resumes an unfinished run."""
     parts = local_parts(settings)
     try:
@@ -52,7 +56,11 @@ async def execute_run(export: Path, source: str, settings: Settings, *, show_pro
                     id=envelope_id(run_id, "plan", "export"),
                     queue=settings.EXPORT_DROPS_QUEUE,
                     payload=PlanExport(
-                        run_id=run_id, source=source, export_ref=str(export), chunk_size=settings.CHUNK_SIZE
+                        run_id=run_id,
+                        source=source,
+                        export_ref=str(export),
+                        mapping_ref=str(mapping) if mapping else None,
+                        chunk_size=settings.CHUNK_SIZE,
                     ),
                 )
             ]
@@ -88,7 +96,8 @@ async def execute_run(export: Path, source: str, settings: Settings, *, show_pro
         await parts.close()
 
 
-def _summary(run: RunState, settings: Settings) -> int:
+def summarise(run: RunState, settings: Settings) -> int:
+    """Print the run's outcome and where its report is; return the exit code it deserves."""
     report_path = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
     if run.finished_at is None:
         console.print(f"[yellow]Run {run.run_id} is not finished[/]; run the same command again to resume.")
@@ -115,6 +124,9 @@ def register(app: typer.Typer) -> None:
         export: Annotated[Path, typer.Argument(help="The export file (gzip accepted).")],
         source: Annotated[str, typer.Option(help=f"Export format: {', '.join(sorted(READERS))}.")] = "jsonl",
         state: Annotated[str, typer.Option(help="State directory: ledger, queue, chunks, reports.")] = "./migration",
+        mapping: Annotated[
+            Path | None, typer.Option(help="Mapping profile (TOML) laid over the source's default.")
+        ] = None,
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration client id (repeat).")] = None,
@@ -125,24 +137,27 @@ def register(app: typer.Typer) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
         try:
             get_reader(source)
+            load_profile(source, mapping)
             settings = _default_extensions_app_id(
                 build_settings(
                     state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
                     extensions_app_id=extensions_app_id, time_scale=time_scale, chunk_size=chunk_size,
                 )
             )  # fmt: skip
-        except (UnknownSource, ValueError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+        except (UnknownSource, ProfileError, ValueError) as exc:
+            err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(EXIT_USAGE) from None
         if not export.is_file():
-            console.print(f"[red]error:[/] {export}: no such file")
+            err.print(f"[red]error:[/] {export}: no such file")
             raise typer.Exit(EXIT_USAGE)
         try:
-            final = asyncio.run(execute_run(export.resolve(), source, settings))
+            final = asyncio.run(
+                execute_run(export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None)
+            )
         except RunStopped as exc:
-            console.print(f"[red]error:[/] {exc}")
+            err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(EXIT_USAGE) from None
-        raise typer.Exit(_summary(final, settings))
+        raise typer.Exit(summarise(final, settings))
 
     @app.command()
     def status(
@@ -152,7 +167,7 @@ def register(app: typer.Typer) -> None:
         """Show every run in a state directory: progress, counts, and where its report is."""
         settings = build_settings(state=state)
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
-            console.print(f"[red]error:[/] {state}: no migration state here")
+            err.print(f"[red]error:[/] {state}: no migration state here")
             raise typer.Exit(EXIT_USAGE)
         runs, queue_counts = asyncio.run(_status(settings))
         if as_json:

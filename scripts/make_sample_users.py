@@ -70,7 +70,8 @@ def main() -> None:
     ]
     lines.extend(json.dumps(b) for b in bad)
     for n in range(241, 244):
-        lines.append(json.dumps({"legacyId": f"u{n:05d}", "email": f"late.{n}@example.com", "displayName": f"Late {n}"}))
+        late = {"legacyId": f"u{n:05d}", "email": f"late.{n}@example.com", "displayName": f"Late {n}"}
+        lines.append(json.dumps(late))
     out = Path(__file__).resolve().parent.parent / "samples" / "users.jsonl"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines)} records to {out}")

@@ -21,6 +21,7 @@ from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
 from shared.telemetry import CountingTelemetry
+from shared.vault import SqliteCredentialVault, open_local_vault
 
 
 def build_directory(settings: Settings) -> GraphDirectory:
@@ -46,12 +47,14 @@ class LocalHostParts:
     ports: Ports
     queue: SqliteQueue
     ledger: SqliteLedger
+    vault: SqliteCredentialVault
     state_dir: Path
 
     async def close(self) -> None:
         await self.ports.directory.close()
         self.queue.close()
         self.ledger.close()
+        self.vault.close()
 
 
 def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> LocalHostParts:
@@ -61,6 +64,7 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
     queue = SqliteQueue(db, max_delivery_count=settings.MAX_DELIVERY_COUNT)
     ledger = SqliteLedger(db)
     sealer = Sealer.from_key_file(state / "keys" / "chunk.key")
+    vault = open_local_vault(str(state))
     ports = Ports(
         queue=queue,
         ledger=ledger,
@@ -70,8 +74,9 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
         directory=build_directory(settings),
         clock=SystemClock(),
         telemetry=telemetry or CountingTelemetry(),
+        vault=vault,
     )
-    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, state_dir=state)
+    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state)
 
 
 @dataclass
@@ -94,6 +99,12 @@ async def azure_runtime() -> AzureRuntime:
         if _azure_runtime is None:
             _azure_runtime = await _build_azure_runtime(Settings())
         return _azure_runtime
+
+
+def install_azure_runtime(runtime: AzureRuntime | None) -> None:
+    """Seam for tests of the triggers: use these ports instead of building Azure's."""
+    global _azure_runtime
+    _azure_runtime = runtime
 
 
 async def _build_azure_runtime(settings: Settings) -> AzureRuntime:

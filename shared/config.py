@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.jit.settings import JitSettings
+
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 
 
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     LEDGER_TABLE: str = "ledger"
     CHUNK_SEALING_KEY: SecretStr | None = None  # base64 32 bytes, a Key Vault reference in Azure
     APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
+
+    # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
+    JIT: JitSettings = Field(default_factory=JitSettings)
 
     @property
     def extensions_app_id_compact(self) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,7 +114,7 @@ def _identities(user: LegacyUser, options: MappingOptions) -> list[ObjectIdentit
 
 
 def _password(
-    user: LegacyUser, options: MappingOptions
+    user: LegacyUser, options: MappingOptions, _random_password: Callable[[], str] = _random_password
 ) -> tuple[str, Literal["plaintext", "jit", "reset"]] | MappingReject:
     password = user.password
     if password is not None and password.hash is not None and not is_supported(password.hash):
@@ -151,11 +152,14 @@ def _extension_attributes(user: LegacyUser, options: MappingOptions) -> dict[str
     return values
 
 
-def map_user(user: LegacyUser, options: MappingOptions) -> TargetUser | MappingReject:
+def map_user(
+    user: LegacyUser, options: MappingOptions, *, random_password: Callable[[], str] = _random_password
+) -> TargetUser | MappingReject:
+    """`random_password` makes the stand-in password; planning passes a constant one (nothing is sent)."""
     identities = _identities(user, options)
     if isinstance(identities, MappingReject):
         return identities
-    password = _password(user, options)
+    password = _password(user, options, random_password)
     if isinstance(password, MappingReject):
         return password
     extensions = _extension_attributes(user, options)
@@ -186,6 +190,6 @@ def extension_properties_for(users_attributes: dict[str, Any], options: MappingO
     if options.legacy_id_attribute:
         wanted[options.extension_name(options.legacy_id_attribute)] = "String"
     for name, value in users_attributes.items():
-        declared = options.attribute_types.get(name)
-        wanted[options.extension_name(options.attribute_renames.get(name, name))] = declared or extension_data_type(value)
+        declared = options.attribute_types.get(name) or extension_data_type(value)
+        wanted[options.extension_name(options.attribute_renames.get(name, name))] = declared
     return wanted

@@ -194,9 +194,11 @@ def _jit_hash(user: LegacyUser) -> PasswordHash | None:
 
 
 async def _store_credentials(chunk: _Chunk, targets: dict[str, TargetUser]) -> None:
+    """Vault the hash of every user just created for JIT migration, keyed by their Entra object id."""
     vault = chunk.ports.vault
     if vault is None:
         return
+    credentials: list[StoredCredential] = []
     for legacy_id, entry in chunk.updates.items():
         target = targets.get(legacy_id)
         if target is None or target.password_path != "jit" or entry.outcome != Outcome.CREATED or not entry.object_id:
@@ -204,12 +206,14 @@ async def _store_credentials(chunk: _Chunk, targets: dict[str, TargetUser]) -> N
         user = chunk.entries[legacy_id].user
         password_hash = _jit_hash(user)
         if password_hash is not None:
-            await vault.store(
+            credentials.append(
                 StoredCredential(
                     object_id=entry.object_id, source=chunk.command.source, legacy_id=legacy_id,
                     password_hash=password_hash, disabled=user.disabled,
                 )
             )  # fmt: skip
+    if credentials:
+        await vault.store_many(credentials)
 
 
 async def _chunk_imported(command: ImportChunk, chunk: _Chunk, ports: Ports, workflow: Workflow) -> Envelope:

@@ -2,7 +2,8 @@
 answer exactly one action. No I/O besides the vault and the state store; the HTTP layer lives in service.py.
 
 * Same correlation id + same password (Entra's retry) → the earlier decision, failures counted once.
-* Locked account → Block (no verification). Over the global rate → throttled (no verification).
+* Locked account → Block (no verification). Over the global rate, or too many verifications already running
+  → throttled (no verification; the HTTP layer answers 429).
 * Legacy account disabled → Block. No stored hash → a dummy verification, then Retry like a wrong password
   (or the live legacy check, when configured). Right password → MigratePassword (hash deleted) or, when it
   fails Entra's policy, UpdatePassword (hash kept until the user completes the reset).
@@ -91,6 +92,7 @@ class PasswordDecider:
         self._inflight: dict[bytes, asyncio.Future[Decision]] = {}
         self._dummy: PasswordHash | None = None
         self._last_purge = 0.0
+        self._verifying = 0
 
     async def warm(self) -> None:
         """Build the empty-vault dummy hash ahead of the first sign-in (bcrypt at DUMMY_BCRYPT_COST)."""
@@ -125,11 +127,15 @@ class PasswordDecider:
         count_failures = prior is None  # an unsettled prior: another instance is deciding and will count it
         if self._state.locked(object_id, now):
             decision = self._with_texts(Action.BLOCK, "locked_out")
-        elif not self._rate.try_take():
+        elif self._verifying >= self._settings.MAX_CONCURRENT_VERIFICATIONS or not self._rate.try_take():
             self._state.release(correlation_id, fingerprint)
-            return Decision(None, "throttled")
+            return Decision(None, "overloaded" if self._verifying else "throttled")
         else:
-            decision = await self._verify(object_id, context, count_failures, now)
+            self._verifying += 1
+            try:
+                decision = await self._verify(object_id, context, count_failures, now)
+            finally:
+                self._verifying -= 1
         self._state.settle(correlation_id, fingerprint, decision.action or "", decision.reason)
         return decision
 

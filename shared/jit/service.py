@@ -20,7 +20,7 @@ from shared.jit.password_context import ContextUnreadable, PasswordContextDecryp
 from shared.jit.protocol import GENERIC_FAILURE_BODY, UNAUTHORIZED_BODY, PasswordSubmitRequest, action_body
 from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore, Outcome
-from shared.jit.tokens import MetadataUnavailable, TokenRejected, TokenValidator
+from shared.jit.tokens import MetadataUnavailable, OidcKeys, TokenRejected, TokenValidator
 from shared.ports import Telemetry
 
 logger = logging.getLogger(__name__)
@@ -60,13 +60,26 @@ class JitService:
         decider: PasswordDecider,
         state: JitStateStore,
         telemetry: Telemetry,
+        *,
+        keys: OidcKeys | None = None,
     ) -> None:
+        self._keys = keys
         self._settings = settings
         self._validator = validator
         self._decryptor = decryptor
         self._decider = decider
         self._state = state
         self._telemetry = telemetry
+
+    async def warm(self) -> None:
+        """Fetch the OIDC metadata and JWKS now, so the first sign-in doesn't pay for it (cold starts)."""
+        if self._keys is not None:
+            await self._keys.issuer()
+
+    async def close(self) -> None:
+        if self._keys is not None:
+            await self._keys.close()
+        self._state.close()
 
     async def handle(self, authorization: str | None, content_length: int | None, read_body: ReadBody) -> HttpAnswer:
         started = time.perf_counter()
@@ -83,8 +96,13 @@ class JitService:
         self._telemetry.count("jit.requests", action=action, reason=reason)
         self._telemetry.measure("jit.latency_ms", latency_ms, action=action)
         self._state.record_outcome(Outcome(time.time(), correlation_id, object_id, action, reason, latency_ms))
-        logger.info("password submit: action=%s reason=%s status=%d correlation=%s", action, reason,
-                    answer.status, correlation_id)
+        logger.info(
+            "password submit: action=%s reason=%s status=%d correlation=%s",
+            action,
+            reason,
+            answer.status,
+            correlation_id,
+        )
         return answer
 
     async def _handle(

@@ -1,14 +1,12 @@
 """JitSettings: everything the OnPasswordSubmit endpoint needs, with Entra's documented values as defaults.
 
 Nested in the app Settings as `JIT` (env `JIT__AUDIENCES='["api://…"]'`, `JIT__LOCKOUT_THRESHOLD=10`, …).
-Nothing here reads the environment itself; `JitHostSettings` is only the Functions host's fallback until
-shared.config.Settings nests JitSettings.
+Nothing here reads the environment itself: shared.config.Settings does, for the whole app.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The Microsoft Entra authentication events service: the only caller allowed (azp in v2 tokens, appid in v1).
 ENTRA_EVENTS_APP_ID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
@@ -43,6 +41,9 @@ class JitSettings(BaseModel):
     LOCKOUT_DURATION_S: int = Field(default=900, ge=1)
     RATE_LIMIT_PER_S: float = Field(default=100.0, gt=0)  # Entra sends <= 50/s tenant-wide; headroom for retries
     RATE_LIMIT_BURST: int = Field(default=100, ge=1)
+    # Load shedding: beyond this many verifications in progress, answer 429 at once instead of queueing
+    # past Entra's timeout (a late answer is a failed sign-in anyway, and it delays everyone behind it).
+    MAX_CONCURRENT_VERIFICATIONS: int = Field(default=8, ge=1)  # ~4 per core: queue wait stays < 300 ms
     RETRY_WINDOW_S: int = Field(default=300, ge=1)  # how long a correlationId's decision is replayed
     ATTEMPT_KEY: SecretStr | None = None  # base64 32 bytes; keys the retry fingerprint (local: a key file)
 
@@ -56,12 +57,3 @@ class JitSettings(BaseModel):
     DUMMY_BCRYPT_COST: int = Field(default=10, ge=4, le=16)
     # Optional fallback for users without a stored hash: ask the legacy system (a LegacyPasswordCheck).
     LIVE_CHECK_ENABLED: bool = False
-
-
-class JitHostSettings(BaseSettings):
-    """Fallback for the Functions host until shared.config.Settings nests `JIT`; same env names."""
-
-    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore", case_sensitive=False)
-
-    JIT: JitSettings = Field(default_factory=JitSettings)
-    STATE_DIR: str = "./migration"

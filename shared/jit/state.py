@@ -131,7 +131,8 @@ class JitStateStore:
 
     def record_outcome(self, outcome: Outcome) -> None:
         self._db.execute(
-            "INSERT INTO outcomes (at, correlation_id, object_id, action, reason, latency_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outcomes (at, correlation_id, object_id, action, reason, latency_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (outcome.at, outcome.correlation_id, outcome.object_id, outcome.action, outcome.reason, outcome.latency_ms),
         )
 

@@ -130,7 +130,8 @@ class OidcKeys:
             jwks = await self._get_json(jwks_uri)
             # Only RSA signing keys; Entra's JWKS entries also carry x5c/x5t, which we don't need.
             usable = [k for k in jwks.get("keys", []) if k.get("kty") == "RSA" and k.get("use", "sig") == "sig"]
-            keys = KeySet.import_key_set({"keys": [{n: k[n] for n in ("kty", "n", "e", "kid") if n in k} for k in usable]})
+            trimmed = [{n: k[n] for n in ("kty", "n", "e", "kid") if n in k} for k in usable]
+            keys = KeySet.import_key_set({"keys": trimmed})
         except (aiohttp.ClientError, TimeoutError, KeyError, ValueError, TypeError, JoseError) as exc:
             if self._keys is not None:
                 return  # keep serving the keys we have; the next refresh retries

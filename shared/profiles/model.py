@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.mapping import MappingOptions
 from shared.profiles.transforms import TRANSFORM_NAMES, is_valid_region
-from shared.sources.base import SourceOptions
 from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
+from shared.sources.base import SourceOptions
 
 _TARGETS = INTERCHANGE_TARGETS | PSEUDO_TARGETS
+# The firebase default profile's stand-in signer key (32 zero bytes); see warnings().
+PLACEHOLDER_SIGNER_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
 class _Section(BaseModel):
@@ -178,6 +180,16 @@ class MappingProfile(_Section):
                         f"{target}: unknown transform {name!r}; choose from: {', '.join(sorted(TRANSFORM_NAMES))}"
                     )
         return value
+
+    def warnings(self) -> list[str]:
+        """Things that load fine but will hurt later; the plan shows them first."""
+        found: list[str] = []
+        if self.hash is not None and self.hash.signer_key == PLACEHOLDER_SIGNER_KEY:
+            found.append(
+                "hash.signer_key is the shipped placeholder: put your project's key in the mapping profile, "
+                "or no migrated password will verify"
+            )
+        return found
 
     def source_options(self) -> SourceOptions:
         """What the reader needs, as plain values (SourceOptions.settings)."""

@@ -7,6 +7,8 @@ because it yields two fields.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,8 @@ class TransformError(ValueError):
 
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "f", "off", ""})
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Epoch numbers above this are milliseconds (Firebase, Keycloak); below, seconds (Cognito, Unix).
 _MILLIS_THRESHOLD = 10**11
 
@@ -46,8 +50,13 @@ def to_boolean(value: Any) -> bool:
     raise TransformError("is not a boolean (true/false, yes/no, 1/0)")
 
 
-def to_datetime(value: Any) -> datetime:
-    """ISO 8601 / RFC 3339 text, epoch seconds or milliseconds (number or digits), or {"$date": …}."""
+def to_datetime(value: Any) -> datetime | str:
+    """ISO 8601 / RFC 3339 text, epoch seconds or milliseconds (number or digits), or {"$date": …}.
+
+    A full RFC 3339 timestamp is returned as text: the record's validator parses it (in Rust, faster).
+    """
+    if isinstance(value, str) and _RFC3339.match(value):
+        return value
     if isinstance(value, dict) and "$date" in value:  # MongoDB extended JSON (Auth0 hash export)
         value = value["$date"]
     if isinstance(value, bool):
@@ -74,6 +83,8 @@ def to_datetime(value: Any) -> datetime:
 
 def to_e164(value: Any, default_region: str | None) -> str:
     """A phone number in E.164; national numbers are read in `default_region` (ISO 3166 alpha-2)."""
+    if isinstance(value, str) and _E164.match(value):
+        return value  # already E.164: skip phonenumbers' parse, the slowest step of a plan
     if not isinstance(value, str | int):
         raise TransformError("is not a phone number")
     text = str(value).strip()
@@ -116,12 +127,16 @@ SIMPLE_TRANSFORMS: dict[str, Transform] = {
 TRANSFORM_NAMES: frozenset[str] = frozenset({*SIMPLE_TRANSFORMS, "e164"})
 
 
+def _e164_in(region: str | None, value: Any) -> str:
+    return to_e164(value, region)
+
+
 def build_chain(names: list[str], default_region: str | None) -> Transform:
     """One callable applying the named transforms in order."""
     steps: list[Transform] = []
     for name in names:
         if name == "e164":
-            steps.append(lambda v, _r=default_region: to_e164(v, _r))
+            steps.append(functools.partial(_e164_in, default_region))
         else:
             steps.append(SIMPLE_TRANSFORMS[name])
     if len(steps) == 1:

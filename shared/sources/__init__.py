@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.sources.auth0 import read_auth0
+from shared.sources.b2c import read_b2c
 from shared.sources.base import (
     SourceItem,
     SourceOptions,
@@ -11,8 +13,6 @@ from shared.sources.base import (
     UnknownSource,
     UnreadableExport,
 )
-from shared.sources.auth0 import read_auth0
-from shared.sources.b2c import read_b2c
 from shared.sources.cognito import read_cognito
 from shared.sources.csv import read_csv
 from shared.sources.fieldmap import UnmappedFeatures

@@ -23,6 +23,12 @@ _EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_(.+)$")
 
 
 def read_b2c(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
+    from shared.sources.b2c_live import graph_url_of, read_b2c_live  # msgraph-sdk only when live
+
+    graph_url = graph_url_of(path)
+    if graph_url is not None:
+        yield from read_b2c_live(graph_url, options)
+        return
     fieldmap = FieldMap(options)
     providers: dict[str, str] = options.settings.get("identity_providers", {})
     for line, native in stream_array(path, frozenset({"value", "users"}), what="Graph users"):

@@ -89,8 +89,9 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise UnreadableExport(path, line_no + 1, f"gzip stream is truncated or corrupt ({exc})") from None
             try:
                 text = decoder.decode(block, final=not block)
-            except UnicodeDecodeError:
-                raise UnreadableExport(path, line_no + 1 + pending.count("\n"), "invalid UTF-8") from None
+            except UnicodeDecodeError as exc:
+                bad_line = line_no + 1 + pending.count("\n") + block[: max(exc.start, 0)].count(b"\n")
+                raise UnreadableExport(path, bad_line, "invalid UTF-8") from None
             if not block:
                 if pending:
                     line_no += 1

@@ -8,6 +8,7 @@ brings plaintext. The format is chosen by content: a first character `{`/`[` is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,8 @@ def _import_csv(path: Path, fieldmap: FieldMap) -> Iterator[tuple[int, Any]]:
         flat: dict[str, Any] = {}
         for name, value in row.items():
             _put(flat, name, value)
+        # The import header spells the timestamps as attributes; ListUsers has them top-level.
+        flat.setdefault("UserLastModifiedDate", row.get("updated_at"))
         yield line, flat
 
 
@@ -113,10 +116,8 @@ def _mfa(native: dict[str, Any], fields: dict[str, Any], fieldmap: FieldMap) -> 
     sms = any(
         isinstance(o, dict) and o.get("DeliveryMedium") == "SMS" for o in native.get("MFAOptions") or ()
     ) or "SMS_MFA" in (native.get("UserMFASettingList") or ())
-    try:
+    with contextlib.suppress(TransformError):  # an unreadable flag means no SMS MFA, not a reject
         sms = sms or to_boolean(native.get("cognito:mfa_enabled") or False)
-    except TransformError:
-        pass
     if sms and phone:
         methods.append({"type": "phone", "value": phone})
     if "SOFTWARE_TOKEN_MFA" in (native.get("UserMFASettingList") or ()):

@@ -52,8 +52,11 @@ def read_rows(
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         if len(cells) != width:
-            yield line, SourceReject(
-                line, None, Reason.INVALID_RECORD, f"row has {len(cells)} cells but the header has {width}"
+            yield (
+                line,
+                SourceReject(
+                    line, None, Reason.INVALID_RECORD, f"row has {len(cells)} cells but the header has {width}"
+                ),
             )
             continue
         yield line, dict(zip(header, cells, strict=True))

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.profiles.transforms import Transform, TransformError, build_chain, split_full_name, to_boolean
-from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
 from shared.sources.base import SourceOptions
 from shared.sources.hashes import from_crypt_string
 
@@ -22,6 +21,7 @@ _MISSING = object()
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 Path = tuple[str | int, ...]
+_LENIENT = frozenset({"phone"})
 
 
 def compile_path(path: str) -> Path:
@@ -71,6 +71,13 @@ class _Field:
     target: str
     path: Path
     transform: Transform | None
+    key: str | None  # set when the path is a single key: the fast case
+
+
+def _field(target: str, path: str, transform: Transform | None) -> _Field:
+    compiled = compile_path(path)
+    single = compiled[0] if len(compiled) == 1 and isinstance(compiled[0], str) else None
+    return _Field(target, compiled, transform, single)
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,7 @@ class FieldMap:
         region = settings.get("default_phone_region")
         transforms: dict[str, list[str]] = settings.get("transforms", {})
         self.fields = [
-            _Field(
-                target, compile_path(path), build_chain(transforms[target], region) if transforms.get(target) else None
-            )
+            _field(target, path, build_chain(transforms[target], region) if transforms.get(target) else None)
             for target, path in settings.get("fields", {}).items()
             if path
         ]
@@ -100,10 +105,13 @@ class FieldMap:
         ]
         self.attributes_from = [compile_path(p) for p in settings.get("attributes_from", [])]
         # Bag entries a field already reads (Keycloak's attributes.phoneNumber) are not attributes too.
-        self._consumed = {f.path[: len(bag) + 1] for bag in self.attributes_from for f in self.fields if f.path[: len(bag)] == bag}
+        self._consumed = {
+            f.path[: len(bag) + 1] for bag in self.attributes_from for f in self.fields if f.path[: len(bag)] == bag
+        }
         self.username_enabled: bool = settings.get("identities", {}).get("username", True)
         self.email_enabled: bool = settings.get("identities", {}).get("email", True)
         self.hash_config: dict[str, Any] | None = settings.get("hash")
+        self._has_password_columns = any(f.target in ("password", "passwordHash", "passwordSalt") for f in self.fields)
         unmapped = settings.get("unmapped")
         self.unmapped: UnmappedFeatures = unmapped if isinstance(unmapped, UnmappedFeatures) else UnmappedFeatures()
 
@@ -127,16 +135,23 @@ class FieldMap:
         """Interchange fields (and pseudo-targets) from one native record. Raises FieldProblem."""
         out: dict[str, Any] = {}
         for f in self.fields:
-            value = lookup(record, f.path)
+            # Most paths are one key: a dict lookup, without the general walk (the hot loop of a plan).
+            value = record.get(f.key, _MISSING) if f.key is not None else lookup(record, f.path)
             if value is _MISSING or value is None or value == "":
                 continue
             if f.transform is not None:
                 try:
                     value = f.transform(value)
                 except TransformError as exc:
+                    if f.target in _LENIENT:
+                        # Keep the raw value: the mapping leaves a non-E.164 phone out of the user and
+                        # the plan counts it; one bad optional phone shouldn't cost the whole account.
+                        out[f.target] = value
+                        continue
                     raise FieldProblem(f.target, str(exc)) from None
             out[f.target] = value
-        self._finish_names(out)
+        if "fullName" in out or "groups" in out:
+            self._finish_names(out)
         if "enabled" in out:
             enabled = out.pop("enabled")
             out.setdefault("disabled", not enabled if isinstance(enabled, bool) else enabled)
@@ -144,9 +159,10 @@ class FieldMap:
             out.pop("username", None)
         if not self.email_enabled:
             out.pop("email", None)
-        password = self._password_columns(out)
-        if password is not None:
-            out["password"] = password
+        if self._has_password_columns:
+            password = self._password_columns(out)
+            if password is not None:
+                out["password"] = password
         attributes = self._attributes(record)
         if attributes:
             out["attributes"] = attributes
@@ -194,9 +210,11 @@ class FieldMap:
                     continue
                 if isinstance(value, list) and len(value) == 1:
                     value = value[0]  # Keycloak keeps every attribute as a list of strings
+                if value is None or value == "":
+                    continue
                 if isinstance(value, str | bool | int):
                     found[name] = value
-                elif value is not None:
+                else:
                     # Nested metadata has no extension-property shape; the plan lists it as not mapped.
                     self.unmapped.note(f"nested metadata '{'.'.join(map(str, source))}.{name}'")
         for attribute in self.attributes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from typing import Any
 
@@ -50,10 +51,8 @@ def from_keycloak(secret_data: str, credential_data: str) -> dict[str, Any] | No
     if algorithm in ("pbkdf2", "pbkdf2-sha1", "pbkdf2-sha256", "pbkdf2-sha512"):
         name = "pbkdf2-sha1" if algorithm == "pbkdf2" else algorithm
         params: dict[str, Any] = {"iterations": int(iterations or 27500)}
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):  # unknown length: the verifier uses the hash's
             params["keyLength"] = len(base64.b64decode(value))
-        except (binascii.Error, ValueError):
-            pass
         return {"algorithm": name, "value": value, "salt": salt, "params": params}
     if algorithm == "argon2":
         return {"algorithm": "argon2", "value": _argon2_phc(value, str(salt or ""), iterations, extra)}

@@ -9,7 +9,7 @@ than MAX_ELEMENT, malformed JSON or a file that is not JSON at all raises Unread
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,18 +117,25 @@ def stream_array(path: Path, keys: frozenset[str], *, what: str) -> Iterator[tup
             found_array = True
             yield from _elements(window)
         elif first == "{":
+            start = window.line_at(window.pos)
             window.pos += 1
-            found_array |= yield from _members(window, keys)
+            if not (yield from _members(window, keys)):
+                # Each document must hold the array: fail on the first one, not after reading them all.
+                names = " or ".join(repr(k) for k in sorted(keys))
+                raise UnreadableExport(path, start, f"a JSON object without a {names} array; is --source right?")
+            found_array = True
         else:
             raise UnreadableExport(
-                path, window.line_at(window.pos), f"not a JSON {what} export (starts with {first!r}); is --source right?"
+                path,
+                window.line_at(window.pos),
+                f"not a JSON {what} export (starts with {first!r}); is --source right?",
             )
     if not found_array:
         names = " or ".join(repr(k) for k in sorted(keys))
         raise UnreadableExport(path, window.line_at(window.pos), f"no {names} array found; is --source right?")
 
 
-def _members(window: _Window, keys: frozenset[str]) -> Iterator[tuple[int, Any]]:
+def _members(window: _Window, keys: frozenset[str]) -> Generator[tuple[int, Any], None, bool]:
     """Walk one object's members; stream arrays under `keys`, skip other values. Returns whether found."""
     found = False
     if window.peek() == "}":

@@ -68,9 +68,13 @@ def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict
             continue
         kind = credential.get("type")
         if kind == "password" and "password" not in fields:
-            password_hash = from_keycloak(str(credential.get("secretData") or ""), str(credential.get("credentialData") or ""))
+            password_hash = from_keycloak(
+                str(credential.get("secretData") or ""), str(credential.get("credentialData") or "")
+            )
             if password_hash is None:
-                return SourceReject(line, fields.get("legacyId"), Reason.INVALID_RECORD, "password credential is unreadable")
+                return SourceReject(
+                    line, fields.get("legacyId"), Reason.INVALID_RECORD, "password credential is unreadable"
+                )
             fields["password"] = {"hash": password_hash}
         elif kind == "otp":
             secret = from_keycloak_otp(credential)

@@ -48,7 +48,8 @@ class Lookup:
 
 
 class SqliteCredentialVault:
-    """Construct with `SqliteCredentialVault(state/"vault.db", LocalKeyWrapper.from_key_file(state/"keys"/"kek.key"))`."""
+    """Offline: `SqliteCredentialVault(state / "vault.db", LocalKeyWrapper.from_key_file(state / "keys" / "kek.key"))`
+    (or `shared.vault.open_local_vault(state)`)."""
 
     def __init__(self, path: Path, wrapper: KeyWrapper) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,10 +130,7 @@ class SqliteCredentialVault:
 
             wrapped = await asyncio.gather(*(wrap_one(d, c.object_id) for d, c in zip(deks, credentials, strict=True)))
         kek_id = wrapper.kek_id
-        return [
-            (c.object_id, kek_id, w, _seal(dek, c))
-            for c, dek, w in zip(credentials, deks, wrapped, strict=True)
-        ]
+        return [(c.object_id, kek_id, w, _seal(dek, c)) for c, dek, w in zip(credentials, deks, wrapped, strict=True)]
 
     async def _open(self, object_id: str, row: tuple[str, bytes, bytes]) -> StoredCredential:
         kek_id, wrapped_dek, sealed = row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class ThrottleBudget:
@@ -21,11 +21,13 @@ class ThrottleBudget:
         headroom: float = 0.98,
         burst: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         allowed = limit * headroom
         self.capacity = float(max(1, min(burst, int(allowed // 2))))
         self.rate = max(allowed - self.capacity, 1.0) / window_s  # tokens per second
         self._clock = clock
+        self._sleep = sleep
         self._tokens = self.capacity
         self._updated = clock()
         self._blocked_until = 0.0
@@ -43,14 +45,15 @@ class ThrottleBudget:
         n = min(n, self.capacity)
         wait_block = max(0.0, self._blocked_until - now)
         wait_tokens = max(0.0, (n - self._tokens) / self.rate)
-        return max(wait_block, wait_tokens)
+        wait = max(wait_block, wait_tokens)
+        return wait if wait > 1e-6 else 0.0  # float dust must not spin the loop
 
     async def acquire(self, n: int) -> None:
         """Wait until `n` writes may be sent, then take them. Fair: callers queue on the lock."""
         async with self._lock:
             while (delay := self.delay_for(n)) > 0:
                 self.waited_s += delay
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             self._tokens -= min(n, self.capacity)
 
     def block_for(self, seconds: float) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints figures as ratios against the quota the emulator enforces."""

@@ -1,0 +1,92 @@
+"""`ciam-migrate plan EXPORT --source S`: inventory and preflight of an export, without any write.
+
+Writes DIR/plan.json and DIR/plan.html and prints a short summary. An unreadable export or profile
+stops with one line on stderr (file, line, cause) and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.planning import plan_document, plan_export, write_plan
+from shared.profiles import ProfileError, load_profile
+from shared.sources import READERS, UnknownSource, UnreadableExport
+
+EXIT_UNREADABLE = 2
+DEFAULT_TENANT = "contoso.onmicrosoft.com"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+
+
+def plan(
+    export: Annotated[
+        Path, typer.Argument(help="The export file (gzip accepted), or folder for keycloak users-N files.")
+    ],
+    source: Annotated[str, typer.Option("--source", "-s", help=f"Export format: {', '.join(sorted(READERS))}.")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Mapping profile (TOML) overriding the source's default.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for plan.json and plan.html.")] = Path("plan"),
+    apps: Annotated[int, typer.Option("--apps", min=1, help="App registrations the import will write through.")] = 1,
+    tenant: Annotated[
+        str, typer.Option("--tenant", help="The External ID tenant's domain (issuer of local identities).")
+    ] = DEFAULT_TENANT,
+) -> None:
+    """Count, map and preflight every user of an export against Entra External ID; write nothing."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        profile = load_profile(source, mapping)
+        with err.status("reading the export…") as status:
+
+            def progress(seen: int) -> None:
+                status.update(f"reading the export… {seen:,} records")
+
+            result = plan_export(export, profile, tenant=tenant, apps=apps, progress=progress)
+    except (UnreadableExport, ProfileError, UnknownSource) as exc:
+        # One line, no traceback: the message already names file, line and cause.
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    doc = plan_document(result)
+    json_path, html_path = write_plan(doc, out)
+    print_summary(Console(highlight=False), doc)
+    Console(highlight=False).print(f"\nFull plan: {json_path}  ·  {html_path}")
+
+
+def print_summary(console: Console, doc: dict[str, Any]) -> None:
+    for warning in doc["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {warning}")
+    totals = Table(title=f"Plan for {doc['source']} export", show_header=False, title_justify="left")
+    totals.add_row("users in the export", f"{doc['total']:,}")
+    totals.add_row("ready to import", f"[green]{doc['valid']:,}[/]")
+    totals.add_row("rejected", f"[red]{doc['rejected']:,}[/]" if doc["rejected"] else "0")
+    paths = doc["passwords"]["paths"]
+    totals.add_row("password paths", ", ".join(f"{k} {v:,}" for k, v in paths.items()) or "-")
+    kinds = doc["identities"]["kinds"]
+    totals.add_row("identities", ", ".join(f"{k} {v:,}" for k, v in kinds.items()) or "-")
+    if doc["mfa"]["methods"]:
+        totals.add_row("MFA", ", ".join(f"{k} {v:,}" for k, v in doc["mfa"]["methods"].items()))
+    totals.add_row("custom attributes", str(len(doc["attributes"])))
+    estimate = doc["estimate"]
+    totals.add_row(
+        "estimated import",
+        f"{estimate['human']} at {estimate['writes_per_second']} writes/s ({estimate['apps']} app(s))",
+    )
+    console.print(totals)
+    if doc["by_reason"]:
+        reasons = Table("reason", "users", title="Rejected, by reason", title_justify="left")
+        for code, count in doc["by_reason"].items():
+            reasons.add_row(code, f"{count:,}")
+        console.print(reasons)
+    if doc["does_not_map"]:
+        unmapped = Table("feature", "users", title="Does not map", title_justify="left")
+        for row in doc["does_not_map"][:10]:
+            unmapped.add_row(row["feature"], f"{row['users']:,}")
+        console.print(unmapped)

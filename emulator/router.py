@@ -1,0 +1,129 @@
+"""Maps a Graph path below /v1.0 to its handler and prices it against the quotas.
+
+Costs follow graph docs throttling-limits.md (identity and access): GET users, applications and
+extensionProperties lists cost 2 resource units, other GETs 1; POST/PATCH/PUT/DELETE cost 1 RU
+and 1 write; `$select` and `$top` < 20 take 1 off, never below 1. auditLogs counts only against
+the reporting quota.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from emulator import applications, auth_methods, delta, signins, users
+from emulator.context import Reply, RequestContext
+from emulator.core import EmulatedTenant
+from emulator.errors import GraphError, bad_request
+
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+LIST_COST_2 = (("users",), ("applications",), ("users", "delta"))
+
+
+@dataclass(frozen=True)
+class Cost:
+    write: bool
+    resource_units: int
+    reporting: bool
+
+
+def segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def price(ctx: RequestContext, parts: list[str]) -> Cost:
+    if parts[:1] == ["auditLogs"]:
+        return Cost(write=False, resource_units=0, reporting=True)
+    if ctx.method in WRITE_METHODS:
+        return Cost(write=True, resource_units=1, reporting=False)
+    units = 1
+    if tuple(parts) in LIST_COST_2 or (len(parts) == 3 and parts[2] == "extensionProperties"):
+        units = 2
+    if "select" in ctx.query:
+        units -= 1
+    top = ctx.query.get("top")
+    if top is not None and top.isdigit() and int(top) < 20:
+        units -= 1
+    return Cost(write=False, resource_units=max(units, 1), reporting=False)
+
+
+def _not_allowed() -> GraphError:
+    return GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag: bool) -> Reply:
+    method = ctx.method
+    if not parts:
+        raise bad_request("Invalid request: no resource segment.")
+    head = parts[0]
+    if head == "users":
+        return _route_users(tenant, ctx, parts, lag=lag)
+    if head == "applications" or head.startswith("applications("):
+        if head != "applications":  # alternate key: applications(appId='…')
+            parts = ["applications", head[len("applications") :], *parts[1:]]
+        if len(parts) == 1:
+            if method == "GET":
+                return applications.list_applications(tenant, ctx)
+            raise _not_allowed()
+        if len(parts) == 2 and method == "GET":
+            return applications.get_application(tenant, ctx, parts[1])
+        if len(parts) == 3 and parts[2] == "extensionProperties":
+            if method == "GET":
+                return applications.list_extension_properties(tenant, ctx, parts[1])
+            if method == "POST":
+                return applications.create_extension_property(tenant, ctx, parts[1])
+        raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
+    if parts == ["auditLogs", "signIns"]:
+        if method == "GET":
+            return signins.list_sign_ins(tenant, ctx)
+        raise _not_allowed()
+    raise _unknown(parts)
+
+
+def _route_users(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag: bool) -> Reply:
+    method = ctx.method
+    if len(parts) == 1:
+        if method == "GET":
+            return users.list_users(tenant, ctx)
+        if method == "POST":
+            return users.create_user(tenant, ctx)
+        raise _not_allowed()
+    key = parts[1]
+    if len(parts) == 2:
+        if key in ("delta", "delta()") and method == "GET":
+            return delta.users_delta(tenant, ctx)
+        if key == "$count" and method == "GET":
+            return users.count_users(tenant, ctx)
+        if method == "GET":
+            lagging = lag and _is_young(tenant, key)
+            if lagging:
+                tenant.faults.note("lag")
+            return users.get_user(tenant, ctx, key, lagging=lagging)
+        if method == "PATCH":
+            return users.update_user(tenant, ctx, key)
+        if method == "DELETE":
+            return users.delete_user(tenant, key)
+        raise _not_allowed()
+    if len(parts) == 4 and parts[2] == "authentication":
+        kind = {"phoneMethods": "phone", "emailMethods": "email"}.get(parts[3])
+        if kind is None:
+            raise _unknown(parts)
+        if method == "GET":
+            return auth_methods.list_methods(tenant, ctx, key, kind)
+        if method == "POST" and kind == "phone":
+            return auth_methods.add_phone_method(tenant, ctx, key)
+        if method == "POST":
+            return auth_methods.add_email_method(tenant, ctx, key)
+        raise _not_allowed()
+    raise _unknown(parts)
+
+
+def _is_young(tenant: EmulatedTenant, key: str) -> bool:
+    record = tenant.state.lookup(key)
+    if record is None:
+        return False
+    return (time.monotonic() - record.created_mono) * 1000 < tenant.faults.spec.lag_ms
+
+
+def _unknown(parts: list[str]) -> GraphError:
+    return bad_request(f"Resource not found for the segment '{parts[-1]}'.")

@@ -1,0 +1,69 @@
+"""HTTP trigger for Entra's OnPasswordSubmit custom authentication extension: POST /api/password-submit.
+
+Anonymous at the Functions level on purpose: the handler validates Entra's bearer token itself (the host's keys
+would not be sent by Entra). Thin: headers + body → shared JitService → response. The service is built once per
+worker from settings (JIT__* app settings, STATE_DIR) and reused across invocations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import azure.functions as func
+
+from shared.config import Settings
+from shared.jit.bootstrap import open_jit_service
+from shared.jit.service import BodyTooLarge, JitService
+from shared.jit.telemetry import TallyTelemetry
+
+bp = func.Blueprint()
+
+ServiceFactory = Callable[[], Awaitable[JitService]]
+
+_service: JitService | None = None
+_lock = asyncio.Lock()
+
+
+async def _from_settings() -> JitService:
+    settings = Settings()
+    service = await open_jit_service(settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=TallyTelemetry())
+    await service.warm()
+    return service
+
+
+_factory: ServiceFactory = _from_settings
+
+
+def configure(factory: ServiceFactory) -> None:
+    """Let the composition root (or a test) decide how the service is built: ports, telemetry, vault."""
+    global _factory, _service
+    _factory, _service = factory, None
+
+
+async def get_service() -> JitService:
+    global _service
+    if _service is None:
+        async with _lock:
+            if _service is None:
+                _service = await _factory()
+    return _service
+
+
+@bp.route(route="password-submit", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+async def password_submit(req: func.HttpRequest) -> func.HttpResponse:
+    """Entra's password submit in; exactly one action with the echoed nonce out (or a bodiless-detail failure)."""
+    service = await get_service()
+
+    async def read_body(limit: int) -> bytes:
+        body = req.get_body()  # the host has buffered it; we only look after the token was accepted
+        if len(body) > limit:
+            raise BodyTooLarge()
+        return body
+
+    length = req.headers.get("Content-Length")
+    answer = await service.handle(
+        req.headers.get("Authorization"), int(length) if length and length.isdigit() else None, read_body
+    )
+    return func.HttpResponse(body=answer.body, status_code=answer.status, headers=answer.headers)

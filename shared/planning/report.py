@@ -1,0 +1,189 @@
+"""The plan as data: PlanResult → the plan.json document (user-facing keys; see docs/sources.md).
+
+Keys: total, valid, rejected, by_reason, identities, passwords, mfa, attributes, groups, quality,
+duplicates, constraints, does_not_map, estimate, warnings, rejects (first examples). No user values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.mapping import extension_properties_for
+from shared.planning.estimate import estimate_import
+from shared.planning.inventory import OTHER
+from shared.planning.run import PlanResult
+from shared.preflight import MAX_EXTENSION_ATTRIBUTES
+
+TENANT_OBJECT_QUOTA = 300_000
+# Sign-in providers External ID federates with out of the box; others need a custom OIDC/SAML setup.
+BUILT_IN_PROVIDERS = frozenset({"google.com", "facebook.com", "apple"})
+ENTRA_MFA = frozenset({"phone", "email"})
+
+
+def plan_document(plan: PlanResult) -> dict[str, Any]:
+    inv = plan.inventory
+    options = plan.options
+    attributes = {
+        name: {
+            "users": seen.users,
+            "maps_to": options.extension_name(options.attribute_renames.get(name, name)),
+            "type": options.attribute_types.get(name) or _type_of(seen.types),
+            "too_long": seen.too_long,
+        }
+        for name, seen in sorted(inv.attributes.items())
+    }
+    extension_count = len(extension_properties_for({n: "" for n in inv.attributes}, options))
+    estimate = estimate_import(inv.valid, extension_count, plan.apps)
+    return {
+        "source": plan.source,
+        "export": plan.export,
+        "tenant": plan.tenant,
+        "total": inv.total,
+        "valid": inv.valid,
+        "rejected": inv.rejected,
+        "by_reason": dict(inv.by_reason.most_common()),
+        "identities": {
+            "kinds": dict(inv.identity_kinds.most_common()),
+            "federated_by_provider": dict(inv.federated_by_provider.most_common()),
+            "create_federated": options.create_federated,
+        },
+        "passwords": {
+            "kinds": dict(inv.password_kinds.most_common()),
+            "hash_algorithms": dict(inv.hash_algorithms.most_common()),
+            "paths": dict(inv.password_paths.most_common()),
+            "mode": options.password_mode,
+        },
+        "mfa": {"users": inv.users_with_mfa, "methods": dict(inv.mfa_methods.most_common())},
+        "attributes": attributes,
+        "attributes_untracked": inv.attributes_overflow,
+        "groups": {
+            "users": inv.users_with_groups,
+            "distinct": len(inv.groups) if OTHER not in inv.groups else None,
+            "members": dict(inv.groups.most_common(50)),
+        },
+        "disabled": inv.disabled,
+        "quality": _quality(plan),
+        "duplicates": {
+            "legacy_ids": inv.duplicates["legacy_ids"],
+            "emails": inv.duplicates["emails"],
+            "usernames": inv.duplicates["usernames"],
+            "federated_ids": inv.duplicates["federated_ids"],
+        },
+        "constraints": _constraints(plan, extension_count),
+        "does_not_map": _does_not_map(plan),
+        "estimate": estimate.as_dict(),
+        "warnings": list(plan.warnings),
+        "rejects": list(inv.rejects),
+    }
+
+
+def _quality(plan: PlanResult) -> dict[str, int]:
+    """The data-quality figures every plan shows (zeros included), then anything else observed."""
+    inv = plan.inventory
+    reasons = inv.by_reason
+    fixed = {
+        "invalid emails": reasons["invalid_email"],
+        "duplicate legacyIds": inv.duplicates["legacy_ids"],
+        "same email on two users": inv.duplicates["emails"],
+        "over-long values": reasons["identity_too_long"]
+        + reasons["attribute_too_long"]
+        + inv.quality["display name over 256 characters (truncated)"],
+        "non-ASCII passwords": inv.quality["non-ASCII password (JIT asks for a new one)"],
+        "unsupported hash algorithms": inv.quality["unsupported hash algorithm"],
+        "invalid phone numbers": reasons["invalid_phone"] + inv.quality["phone not E.164 (left out)"],
+    }
+    shown = {
+        "display name over 256 characters (truncated)",
+        "non-ASCII password (JIT asks for a new one)",
+        "unsupported hash algorithm",
+        "phone not E.164 (left out)",
+    }
+    fixed.update((k, v) for k, v in inv.quality.most_common() if k not in shown)
+    return fixed
+
+
+def _type_of(types: Any) -> str:
+    names = set(types)
+    if names == {"bool"}:
+        return "Boolean"
+    if names == {"int"}:
+        return "Integer"
+    return "String"
+
+
+def _constraints(plan: PlanResult, extension_count: int) -> list[dict[str, Any]]:
+    inv = plan.inventory
+    identity_rule_breaks = sum(
+        inv.by_reason[c] for c in ("invalid_email", "invalid_username", "identity_too_long", "duplicate_identity")
+    )
+    return [
+        {
+            "rule": f"tenant object quota ({TENANT_OBJECT_QUOTA:,} users + apps)",
+            "value": inv.valid,
+            "ok": inv.valid < TENANT_OBJECT_QUOTA,
+            "note": "raise the quota with a support request before the import"
+            if inv.valid >= TENANT_OBJECT_QUOTA
+            else f"{inv.valid / TENANT_OBJECT_QUOTA:.1%} of the default quota, before existing objects",
+        },
+        {
+            "rule": f"custom attributes per user (≤ {MAX_EXTENSION_ATTRIBUTES})",
+            "value": inv.max_attributes_per_user,
+            "ok": inv.max_attributes_per_user <= MAX_EXTENSION_ATTRIBUTES,
+            "note": f"{extension_count} extension properties to create on the b2c-extensions-app",
+        },
+        {
+            "rule": "identity rules (valid email, username charset, ≤ 64 characters, unique)",
+            "value": identity_rule_breaks,
+            "ok": identity_rule_breaks == 0,
+            "note": "users breaking them are rejected (see by_reason)",
+        },
+        {
+            "rule": "password policy (8–256 ASCII, 3 of 4 classes) for plaintext passwords",
+            "value": inv.by_reason["password_not_ascii"] + inv.by_reason["password_too_weak"],
+            "ok": True,
+            "note": "weak or non-ASCII plaintext goes the JIT path unless password mode is 'plaintext'",
+        },
+    ]
+
+
+def _does_not_map(plan: PlanResult) -> list[dict[str, Any]]:
+    inv = plan.inventory
+    rows: list[dict[str, Any]] = [
+        {"feature": feature, "users": users} for feature, users in plan.unmapped.counts.most_common(MAX_ROWS)
+    ]
+    if inv.mfa_methods.get("totp"):
+        rows.append(
+            {
+                "feature": "TOTP authenticator apps (External ID offers email OTP and SMS)",
+                "users": inv.mfa_methods["totp"],
+            }
+        )
+    if inv.users_with_groups:
+        rows.append(
+            {"feature": "group memberships (create groups and assign after import)", "users": inv.users_with_groups}
+        )
+    if inv.identity_kinds.get("federated") and not plan.options.create_federated:
+        rows.append(
+            {
+                "feature": "federated links (pre-creating social users is off; users link on first sign-in)",
+                "users": inv.identity_kinds["federated"],
+            }
+        )
+    for provider, users in inv.federated_by_provider.items():
+        if provider not in BUILT_IN_PROVIDERS:
+            rows.append({"feature": f"identity provider '{provider}' (needs a custom OIDC/SAML setup)", "users": users})
+    if inv.identity_kinds.get("username"):
+        rows.append(
+            {
+                "feature": "username sign-in (preview in External ID; enable it in the tenant)",
+                "users": inv.identity_kinds["username"],
+            }
+        )
+    if inv.password_paths.get("reset"):
+        rows.append(
+            {"feature": "no usable password: these users reset on first sign-in", "users": inv.password_paths["reset"]}
+        )
+    return rows
+
+
+MAX_ROWS = 50

@@ -1,0 +1,118 @@
+"""The Functions app as Azure would load it: bindings match parameters, and every trigger runs a stage.
+
+Azure indexes zero functions when a binding's name differs from its parameter, while local tests
+pass, so that is checked for every function. Triggers are then called with constructed Service Bus
+messages over local ports (SQLite ledger/queue, files) and the tenant emulator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+from azure.functions.servicebus import ServiceBusMessage
+
+import function_app
+from shared.bootstrap import AzureRuntime, install_azure_runtime, local_parts
+from shared.handlers.workflow import Workflow
+from shared.messages import PlanExport
+from tests.conftest import SAMPLE, emulator_stats, settings_for
+
+# get_functions() indexes the app, and may be called only once per FunctionApp.
+FUNCTIONS = function_app.app.get_functions()
+
+
+def all_functions() -> list:
+    return FUNCTIONS
+
+
+def test_every_stage_is_registered():
+    names = {f.get_function_name() for f in all_functions()}
+    assert {"plan_export", "import_chunk", "track_run"} <= names
+
+
+def test_every_binding_name_matches_a_parameter_of_its_function():
+    for function in all_functions():
+        params = set(inspect.signature(function.get_user_function()).parameters)
+        for binding in function.get_bindings():
+            if binding.name == "$return":  # an HTTP response returned by the function, not a parameter
+                continue
+            assert binding.name in params, f"{function.get_function_name()}: binding {binding.name!r} not in {params}"
+        trigger = function.get_trigger()
+        assert trigger is not None and trigger.name in params
+
+
+def test_queue_names_and_connections_are_app_settings():
+    for function in all_functions():
+        trigger = function.get_trigger().get_dict_repr()
+        if trigger["type"] == "serviceBusTrigger":
+            assert trigger["queueName"].startswith("%") and trigger["queueName"].endswith("%"), trigger
+            assert trigger["connection"] == "ServiceBusConnection"
+
+
+def sb_message(body: bytes, message_id: str) -> func.ServiceBusMessage:
+    """The concrete message class the Python worker builds for a serviceBusTrigger."""
+    return ServiceBusMessage(
+        body=body, message_id=message_id, content_type="application/json", application_properties={},
+        user_properties={}, delivery_count=1,
+    )  # fmt: skip
+
+
+def function_named(name: str):
+    return next(f for f in all_functions() if f.get_function_name() == name).get_user_function()
+
+
+@pytest.fixture
+def runtime(start_emulator, tmp_path: Path):
+    emulator = start_emulator(time_scale=20)
+    settings = settings_for(emulator, tmp_path)
+    parts = local_parts(settings)
+    rt = AzureRuntime(settings=settings, ports=parts.ports, workflow=Workflow.from_settings(settings, apps=1))
+    install_azure_runtime(rt)
+    yield rt, parts, emulator
+    install_azure_runtime(None)
+
+
+async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Path):
+    _rt, parts, emulator = runtime
+    plan = PlanExport(run_id="fn-run", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
+    await function_named("plan_export")(sb_message(plan.model_dump_json().encode(), "fn-run:plan:export"))
+    # Drain what the triggers sent, delivering each message to its trigger as Service Bus would.
+    triggers = {"import-chunks": function_named("import_chunk"), "run-events": function_named("track_run")}
+    for _ in range(100):
+        received = parts.queue.receive(list(triggers))
+        if received is None:
+            break
+        await triggers[received.queue](sb_message(received.body.encode(), received.message_id))
+        parts.queue.complete(received)
+    run = await parts.ledger.get_run("fn-run")
+    assert run is not None and run.finished_at is not None
+    report = json.loads((tmp_path / "runs" / "fn-run" / "report.json").read_text())
+    c = report["counts"]
+    assert c["total"] == c["created"] + c["already_present"] + c["rejected"] + c["failed"] == 250
+    assert emulator_stats(emulator)["users"] == c["created"] == 243
+    await parts.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "bad_json"),
+        (b'{"type": "Nope", "run_id": "x"}', "unknown_type"),
+        (b'{"type": "ImportChunk", "run_id": "r", "source": "jsonl", "chunk_id": "c", "x": 1}', "invalid_payload"),
+        (b'{"pad": "' + b"x" * (70 * 1024) + b'"}', "oversized"),
+    ],
+)
+async def test_poison_message_is_parked_on_first_delivery_without_its_content(runtime, tmp_path: Path, body, code):
+    """R7: the invocation returns normally (no redelivery) and the parked reason holds no message content."""
+    rt, parts, _ = runtime
+    await function_named("import_chunk")(sb_message(body, f"poison-{code}"))
+    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / f"poison-{code}.reason").read_text()
+    assert parked.startswith(code)
+    assert "xxxx" not in parked and "not json" not in parked
+    assert any(k.startswith("poison_messages") and f"code={code}" in k for k in rt.ports.telemetry.counters)
+    assert parts.queue.counts() == {}, "a poison message produced follow-ups"
+    await parts.close()
