@@ -111,6 +111,10 @@ class LocalHost:
         except UnreadableExport as exc:
             self.queue.dead_letter(received, f"UnreadableExport: {exc}")
             self.stopped = str(exc)
+            # Recorded on the run, so running the export again starts a new run instead of resuming this one.
+            run = await self.ports.ledger.get_run(received.envelope.payload.run_id)
+            if run is not None:
+                await self.ports.ledger.save_run(run.model_copy(update={"error": str(exc)}))
             return
         except Exception as exc:
             # The exception's type and HTTP status only: its text may quote a request body.

@@ -25,7 +25,6 @@ from shared.sources import READERS, UnknownSource, get_reader
 
 logger = logging.getLogger(__name__)
 console = Console()
-err = Console(stderr=True)
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -145,17 +144,17 @@ def register(app: typer.Typer) -> None:
                 )
             )  # fmt: skip
         except (UnknownSource, ProfileError, ValueError) as exc:
-            err.print(f"[red]error:[/] {exc}")
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         if not export.is_file():
-            err.print(f"[red]error:[/] {export}: no such file")
+            typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:
             final = asyncio.run(
                 execute_run(export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None)
             )
         except RunStopped as exc:
-            err.print(f"[red]error:[/] {exc}")
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         raise typer.Exit(summarise(final, settings))
 
@@ -167,7 +166,7 @@ def register(app: typer.Typer) -> None:
         """Show every run in a state directory: progress, counts, and where its report is."""
         settings = build_settings(state=state)
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
-            err.print(f"[red]error:[/] {state}: no migration state here")
+            typer.echo(f"error: {state}: no migration state here", err=True)
             raise typer.Exit(EXIT_USAGE)
         runs, queue_counts = asyncio.run(_status(settings))
         if as_json:

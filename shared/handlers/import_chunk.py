@@ -120,8 +120,10 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
             )
         elif result.status == "throttled":
             chunk.entry(legacy_id, Outcome.DEFERRED, code=result.error_code)
-    await ports.ledger.record([*chunk.updates.values()])
+    # Vault first: once the ledger says created, a redelivery skips the user, so a hash not yet stored
+    # would be lost. Storing again on redelivery is harmless (keyed by object id).
     await _store_credentials(chunk, by_id)
+    await ports.ledger.record([*chunk.updates.values()])
 
     if open_ids and not give_up:
         delay = max(retry_after, default=2.0 ** min(command.attempt, 6))

@@ -39,6 +39,12 @@ class DuplicateGuard:
         return False
 
 
+def _planning_password() -> str:
+    # Planning only validates; the real random password is made at import. Generating one per record
+    # would double planning time.
+    return "Planning-only-0"
+
+
 def chunk_id_for(index: int) -> str:
     return f"c{index:06d}"
 
@@ -83,7 +89,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
                     )
                 )  # fmt: skip
                 continue
-            mapped = map_user(user, mapping)
+            mapped = map_user(user, mapping, random_password=_planning_password)
             if isinstance(mapped, MappingReject):
                 rejects.append(
                     RejectedRecord(line=item.line, legacy_id=user.legacy_id, code=mapped.code, message=mapped.message)

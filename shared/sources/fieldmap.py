@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,18 @@ _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 Path = tuple[str | int, ...]
 _LENIENT = frozenset({"phone"})
+_ATTRIBUTE_TYPES = (str, bool, int)
+
+
+def _trim_lowercase(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _fused(names: list[str] | None) -> Transform | None:
+    """One function for a chain build_chain would run step by step (same result): the email's trim+lowercase."""
+    if names == ["trim", "lowercase"]:
+        return _trim_lowercase
+    return None
 
 
 def compile_path(path: str) -> Path:
@@ -80,6 +93,48 @@ def _field(target: str, path: str, transform: Transform | None) -> _Field:
     return _Field(target, compiled, transform, single)
 
 
+def _compile_fields(
+    steps: list[tuple[str, str | None, Path, Transform | None]],
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The field loop of FieldMap.extract, unrolled into one generated function (the hot loop of a plan).
+
+    Per field, in profile order: read the value (one key: a dict lookup; else the general walk),
+    skip it when missing, None or "", apply the transform; a TransformError is a FieldProblem naming
+    the target, except for lenient targets (phone), which keep the raw value: the mapping leaves a
+    non-E.164 phone out of the user and the plan counts it; one bad optional phone shouldn't cost the
+    whole account. Names and keys enter the source only as repr() literals.
+    """
+    namespace: dict[str, Any] = {
+        "_MISSING": _MISSING,
+        "lookup": lookup,
+        "TransformError": TransformError,
+        "FieldProblem": FieldProblem,
+    }
+    lines = ["def read_fields(record):", "    out = {}", "    get = record.get"]
+    for n, (target, key, path, transform) in enumerate(steps):
+        if key is not None:
+            lines.append(f"    value = get({key!r})")
+            lines.append('    if value is not None and value != "":')
+        else:
+            namespace[f"path{n}"] = path
+            lines.append(f"    value = lookup(record, path{n})")
+            lines.append('    if value is not _MISSING and value is not None and value != "":')
+        if transform is not None:
+            namespace[f"transform{n}"] = transform
+            failure = "pass" if target in _LENIENT else f"raise FieldProblem({target!r}, str(exc)) from None"
+            lines += [
+                "        try:",
+                f"            value = transform{n}(value)",
+                "        except TransformError as exc:",
+                f"            {failure}",
+            ]
+        lines.append(f"        out[{target!r}] = value")
+    lines.append("    return out")
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from repr() literals only
+    compiled: Callable[[dict[str, Any]], dict[str, Any]] = namespace["read_fields"]
+    return compiled
+
+
 @dataclass(frozen=True)
 class _Attribute:
     name: str
@@ -108,6 +163,15 @@ class FieldMap:
         self._consumed = {
             f.path[: len(bag) + 1] for bag in self.attributes_from for f in self.fields if f.path[: len(bag)] == bag
         }
+        # The per-record loops read these precompiled tuples (the hot path of a plan): each field as
+        # (target, single key or None, path, transform, lenient); each bag with the names to skip in it.
+        self._read_fields = _compile_fields(
+            [(f.target, f.key, f.path, _fused(transforms.get(f.target)) or f.transform) for f in self.fields]
+        )
+        self._bags = [
+            (bag, frozenset(e[len(bag)] for e in self._consumed if len(e) == len(bag) + 1 and e[: len(bag)] == bag))
+            for bag in self.attributes_from
+        ]
         self.username_enabled: bool = settings.get("identities", {}).get("username", True)
         self.email_enabled: bool = settings.get("identities", {}).get("email", True)
         self.hash_config: dict[str, Any] | None = settings.get("hash")
@@ -133,23 +197,7 @@ class FieldMap:
 
     def extract(self, record: dict[str, Any]) -> dict[str, Any]:
         """Interchange fields (and pseudo-targets) from one native record. Raises FieldProblem."""
-        out: dict[str, Any] = {}
-        for f in self.fields:
-            # Most paths are one key: a dict lookup, without the general walk (the hot loop of a plan).
-            value = record.get(f.key, _MISSING) if f.key is not None else lookup(record, f.path)
-            if value is _MISSING or value is None or value == "":
-                continue
-            if f.transform is not None:
-                try:
-                    value = f.transform(value)
-                except TransformError as exc:
-                    if f.target in _LENIENT:
-                        # Keep the raw value: the mapping leaves a non-E.164 phone out of the user and
-                        # the plan counts it; one bad optional phone shouldn't cost the whole account.
-                        out[f.target] = value
-                        continue
-                    raise FieldProblem(f.target, str(exc)) from None
-            out[f.target] = value
+        out: dict[str, Any] = self._read_fields(record)
         if "fullName" in out or "groups" in out:
             self._finish_names(out)
         if "enabled" in out:
@@ -201,18 +249,18 @@ class FieldMap:
 
     def _attributes(self, record: dict[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for source in self.attributes_from:
+        for source, consumed in self._bags:
             bag = lookup(record, source)
             if not isinstance(bag, dict):
                 continue
             for name, value in bag.items():
-                if (*source, name) in self._consumed:
+                if consumed and name in consumed:
                     continue
                 if isinstance(value, list) and len(value) == 1:
                     value = value[0]  # Keycloak keeps every attribute as a list of strings
                 if value is None or value == "":
                     continue
-                if isinstance(value, str | bool | int):
+                if isinstance(value, _ATTRIBUTE_TYPES):
                     found[name] = value
                 else:
                     # Nested metadata has no extension-property shape; the plan lists it as not mapped.
