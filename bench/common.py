@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -28,3 +29,12 @@ def emulator_process(*args: str) -> Iterator[str]:
     finally:
         process.kill()
         process.wait(10)
+
+
+def write_users(path: Path, users: int, prefix: str) -> None:
+    """A generated jsonl export of clean users (legacyId `<prefix>NNNNNNNN`), one custom attribute each."""
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(users):
+            record = {"legacyId": f"{prefix}{n:08d}", "email": f"{prefix}.user.{n}@example.com", "givenName": "Bench",
+                      "surname": f"User{n}", "attributes": {"tier": "gold"}}  # fmt: skip
+            f.write(json.dumps(record) + "\n")

@@ -25,7 +25,7 @@ from msgraph.generated.models.object_identity import ObjectIdentity
 from msgraph.generated.models.password_profile import PasswordProfile
 from msgraph.generated.models.user import User
 
-from bench.common import emulator_process
+from bench.common import emulator_process, write_users
 from cli.run_cmd import execute_run
 from emulator import DEFAULT_EXTENSIONS_APP_ID
 from shared.adapters.graph.client import make_graph_client
@@ -35,21 +35,13 @@ TENANT = "contoso.onmicrosoft.com"
 APPS = [f"bbbbbbbb-0000-4000-8000-00000000000{n}" for n in range(1, 4)]
 
 
-def write_export(path: Path, users: int) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for n in range(users):
-            record = {"legacyId": f"b{n:07d}", "email": f"bench.user.{n}@example.com", "givenName": "Bench",
-                      "surname": f"User{n}", "attributes": {"tier": "gold"}}  # fmt: skip
-            f.write(json.dumps(record) + "\n")
-
-
 def stats(base: str) -> dict[str, Any]:
     return httpx.get(f"{base}/_emulator/stats", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def batched(users: int, apps: int, scale: float, latency_ms: float, work: Path) -> dict[str, Any]:
     export = work / f"export-{apps}.jsonl"
-    write_export(export, users)
+    write_users(export, users, "b")
     with emulator_process("--time-scale", str(scale), "--faults", f"latency-ms={latency_ms}") as base:
         settings = Settings(
             STATE_DIR=str(work / f"state-{apps}"), GRAPH_URL=base, TENANT=TENANT, APP_IDS=APPS[:apps],

@@ -20,15 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, emulator_process
-
-
-def write_export(path: Path, users: int) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for n in range(users):
-            record = {"legacyId": f"m{n:08d}", "email": f"memory.user.{n}@example.com", "givenName": "Memory",
-                      "surname": f"User{n}", "attributes": {"tier": "gold"}}  # fmt: skip
-            f.write(json.dumps(record) + "\n")
+from bench.common import ROOT, emulator_process, write_users
 
 
 async def plan_in_child(export: Path, state: Path, graph_url: str) -> dict[str, float]:
@@ -65,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ciam-mem-") as tmp, emulator_process() as url:
         for size in (int(s) for s in args.sizes.split(",")):
             export = Path(tmp) / f"users-{size}.jsonl"
-            write_export(export, size)
+            write_users(export, size, "m")
             out = subprocess.run(
                 [sys.executable, "-m", "bench.plan_stage_memory", "--child", str(export), str(Path(tmp) / f"s{size}"),
                  url], cwd=ROOT, capture_output=True, text=True, check=True, timeout=1800,

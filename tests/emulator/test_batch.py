@@ -26,7 +26,6 @@ def post_item(item_id: str, email: str, **extra: Any) -> dict[str, Any]:
 
 async def test_sdk_batch_creates_users(graph: GraphServiceClient) -> None:
     # msgraph-core's batch module imports `deprecated`, which msgraph-sdk 1.65 does not install.
-    pytest.importorskip("deprecated", reason="msgraph_core.requests needs the 'deprecated' package")
     from msgraph_core.requests.batch_request_content import BatchRequestContent
     from msgraph_core.requests.batch_request_item import BatchRequestItem
 
