@@ -7,7 +7,7 @@ answer delayed by Graph-like latency scaled the same way). Printed: users/s, wri
 baseline — one POST /users per user, sequential, as Microsoft's older sample does — on the same
 emulator, and the ratio between the two.
 
-    .venv/bin/python -m bench.import_throughput [--users 8000] [--time-scale 20] [--latency-ms 150]
+    .venv/bin/python -m bench.import_throughput [--users 4000] [--time-scale 10] [--latency-ms 150]
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ def naive(users: int, scale: float, latency_ms: float, time_limit_s: float) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=8000, help="users for one app (three apps get 3×)")
-    parser.add_argument("--time-scale", type=float, default=20.0)
+    parser.add_argument("--users", type=int, default=4000, help="users for one app (three apps get 3×)")
+    parser.add_argument("--time-scale", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=float, default=150.0, help="Graph-like latency before time-scaling")
     args = parser.parse_args()
     latency = args.latency_ms / args.time_scale

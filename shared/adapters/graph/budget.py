@@ -19,11 +19,13 @@ class ThrottleBudget:
         window_s: float,
         *,
         headroom: float = 0.98,
-        burst: int = 20,
+        burst: int = 40,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         allowed = limit * headroom
+        # Room for two $batch requests: a waiter woken late by a busy event loop keeps what accrued meanwhile
+        # instead of losing it to a full bucket (with room for only one batch, every late wake-up is lost quota).
         self.capacity = float(max(1, min(burst, int(allowed // 2))))
         self.rate = max(allowed - self.capacity, 1.0) / window_s  # tokens per second
         self._clock = clock
