@@ -69,7 +69,8 @@ async def execute_run(
             parts.ports,
             workflow,
             [settings.EXPORT_DROPS_QUEUE, settings.IMPORT_CHUNKS_QUEUE, settings.RUN_EVENTS_QUEUE],
-            concurrency=max(2, 2 * len(parts.ports.directory.lanes) if hasattr(parts.ports.directory, "lanes") else 2),
+            # Two chunks in flight per app registration keep every lane's budget busy.
+            concurrency=2 * max(1, len(settings.APP_IDS)),
         )
         if not show_progress:
             final = await host.run_until_complete(run_id)

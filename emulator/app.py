@@ -1,7 +1,7 @@
 """The aiohttp application: Graph under /v1.0, control endpoints under /_emulator.
 
-Per request: fault draw (drop closes the socket, latency sleeps) → bearer token → JSON body →
-`$batch` or the pipeline → Graph headers (request-id, client-request-id) on every answer.
+Per request: fault draw (drop closes the socket) → bearer token → JSON body →
+`$batch` or the pipeline → latency (after the work is done) → Graph headers on every answer.
 """
 
 from __future__ import annotations
@@ -61,9 +61,6 @@ class GraphHandler:
             if request.transport is not None:
                 request.transport.abort()  # no status line at all: the client sees a reset
             raise asyncio.CancelledError  # aiohttp treats this as a vanished client
-        latency = tenant.faults.spec.latency_ms
-        if latency > 0:
-            await asyncio.sleep(latency / 1000)
         request_id = str(uuid.uuid4())
         client_request_id = request.headers.get("client-request-id")
         ctx = RequestContext(
@@ -89,6 +86,11 @@ class GraphHandler:
                 reply = process(tenant, ctx, draw)
         except GraphError as error:
             reply = error_reply(ctx, error)
+        # Latency after the work, as on a real server: a client that gives up (or dies) while waiting for
+        # the answer has still had its write committed — the crash window the import must survive.
+        latency = tenant.faults.spec.latency_ms
+        if latency > 0:
+            await asyncio.sleep(latency / 1000)
         return render(reply, request_id, client_request_id)
 
 

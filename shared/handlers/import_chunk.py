@@ -95,6 +95,7 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
 
     results = await ports.directory.create_users(to_send) if to_send else []
     by_id = {t.legacy_id: t for t in to_send}
+    results_by_id = {r.legacy_id: r for r in results}
     retry_after: list[float] = []
     open_ids: list[str] = []
     for result in results:
@@ -107,7 +108,7 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
 
     give_up = bool(open_ids) and command.attempt + 1 >= workflow.max_attempts
     for legacy_id in open_ids:
-        result = next(r for r in results if r.legacy_id == legacy_id)
+        result = results_by_id[legacy_id]
         if give_up:
             code = (
                 Reason.GRAPH_UNAVAILABLE if result.status in ("throttled", "transient") else Reason.CONFLICT_UNRESOLVED
