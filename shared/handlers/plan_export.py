@@ -18,6 +18,7 @@ from shared.handlers.workflow import Workflow
 from shared.mapping import MappingReject, extension_properties_for, map_user
 from shared.messages import Envelope, ExportPlanned, ImportChunk, PlanExport, envelope_id
 from shared.outcomes import RejectedRecord, RunState
+from shared.planning.guard import DuplicateGuard
 from shared.ports import ChunkEntry, Ports
 from shared.reasons import Reason
 from shared.sources import SourceRecord, get_reader
@@ -25,18 +26,18 @@ from shared.sources import SourceRecord, get_reader
 logger = logging.getLogger(__name__)
 
 
-class DuplicateGuard:
-    """Remembers keys by an 8-byte digest: ~70 bytes per key in memory, whatever the key's length."""
+class _SeenKeys:
+    """Keys seen earlier in this export, as 8-byte blake2b digests in a compact table (≤ 16 bytes per key).
+
+    Deterministic across processes (unlike Python's hash), so a re-planned export rejects the same lines.
+    """
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._guard = DuplicateGuard()
 
     def seen_before(self, key: str) -> bool:
-        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
-        if digest in self._seen:
-            return True
-        self._seen.add(digest)
-        return False
+        key_digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") or 1
+        return not self._guard.add_digest(key_digest)
 
 
 def _planning_password() -> str:
@@ -59,7 +60,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     await ports.ledger.save_run(run)
 
     reader = get_reader(command.source)
-    legacy_ids, identities = DuplicateGuard(), DuplicateGuard()
+    legacy_ids, identities = _SeenKeys(), _SeenKeys()
     rejects: list[RejectedRecord] = []
     attribute_examples: dict[str, Any] = {}
     chunk: list[ChunkEntry] = []
