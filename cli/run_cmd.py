@@ -109,10 +109,12 @@ def summarise(run: RunState, settings: Settings) -> int:
         f"already present {counts['already_present']}, rejected {counts['rejected']}, failed {counts['failed']}"
     )
     tp = report["throughput"]
-    console.print(
-        f"{tp['users_per_second']} users/s, write-quota utilisation {tp['write_quota_utilisation']:.0%}. "
-        f"Report: {report_path}"
+    speed = (
+        f"{tp['users_per_second']} users/s, write-quota utilisation {tp['write_quota_utilisation']:.0%}."
+        if counts["created"]
+        else "Nothing needed writing."
     )
+    console.print(f"{speed} Report: {report_path}")
     if report["by_reason"]:
         console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report["by_reason"].items()))
     return EXIT_FAILURES if counts["failed"] else EXIT_OK
