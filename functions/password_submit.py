@@ -2,7 +2,9 @@
 
 Anonymous at the Functions level on purpose: the handler validates Entra's bearer token itself (the host's keys
 would not be sent by Entra). Thin: headers + body → shared JitService → response. The service is built once per
-worker from settings (JIT__* app settings, STATE_DIR) and reused across invocations.
+worker from settings (JIT__* app settings, STATE_DIR) and reused across invocations. With Azure storage settings
+(STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL) it reads the shared Table vault (VAULT_TABLE, KEY_VAULT_KEY_ID
+or VAULT_KEK); lockout counters, retry dedupe and outcomes stay in <STATE_DIR>/jit.db, per instance.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from shared.config import Settings
 from shared.jit.bootstrap import open_jit_service
 from shared.jit.service import BodyTooLarge, JitService
 from shared.jit.telemetry import TallyTelemetry
+from shared.vault import TableCredentialVault, open_azure_vault
 
 bp = func.Blueprint()
 
@@ -26,9 +29,22 @@ _service: JitService | None = None
 _lock = asyncio.Lock()
 
 
+def _shared_vault(settings: Settings) -> TableCredentialVault | None:
+    """With Azure storage configured, the Table vault the import stage writes (every instance sees the same
+    hashes); without it (a local host), None: open_jit_service then uses <STATE_DIR>/vault.db."""
+    if not (settings.STORAGE_CONNECTION_STRING or settings.TABLES_ACCOUNT_URL):
+        return None
+    vault = open_azure_vault(settings)
+    if vault is None:
+        raise ValueError("set KEY_VAULT_KEY_ID (or VAULT_KEK) so the password-submit endpoint can open the vault")
+    return vault
+
+
 async def _from_settings() -> JitService:
     settings = Settings()
-    service = await open_jit_service(settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=TallyTelemetry())
+    service = await open_jit_service(
+        settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=TallyTelemetry(), vault=_shared_vault(settings)
+    )
     await service.warm()
     return service
 

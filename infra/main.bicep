@@ -1,5 +1,5 @@
 // ciam-migrate in Azure: Functions (Flex Consumption, Python 3.12, system-assigned identity),
-// Service Bus queues linking the stages, Storage (chunk/artifact blobs + ledger table), Key Vault,
+// Service Bus queues linking the stages, Storage (chunk/artifact blobs + ledger and JIT vault tables), Key Vault,
 // Application Insights. Every data-plane connection is identity-based: no keys in app settings.
 // Deploy with `azd up` (see docs/azure.md). Not compiled or deployed from the development machine.
 targetScope = 'resourceGroup'
@@ -33,6 +33,7 @@ var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
 var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
+var vaultTableName = 'vault'
 var queueNames = {
   exportDrops: 'export-drops'
   importChunks: 'import-chunks'
@@ -120,6 +121,13 @@ resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: ledgerTableName
 }
 
+// The JIT credential vault: legacy password hashes sealed per row (data keys wrapped by vaultKek), shared by
+// the import stage and the password-submit endpoint on every instance.
+resource vaultTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: vaultTableName
+}
+
 // ---------------------------------------------------------------- service bus
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
@@ -179,6 +187,19 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
     enablePurgeProtection: true
+  }
+}
+
+// KEK of the credential vault: wraps each row's data key; the private key never leaves Key Vault (the app has
+// Crypto User: wrapKey/unwrapKey). ARM creates it only if missing, so redeploying keeps the version rows use.
+resource vaultKek 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
+  parent: vault
+  name: 'jit-vault-kek'
+  properties: {
+    kty: 'RSA'
+    keySize: 2048 // Key Vault serves ~4000 RSA-2048 ops per 10 s, far fewer for 3072/4096: one wrap per import
+    keyOps: [ 'wrapKey', 'unwrapKey' ]
+    attributes: { enabled: true, exportable: false }
   }
 }
 
@@ -243,6 +264,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'TABLES_ACCOUNT_URL', value: storage.properties.primaryEndpoints.table }
         { name: 'BLOB_CONTAINER', value: migrationContainer.name }
         { name: 'LEDGER_TABLE', value: ledgerTable.name }
+        { name: 'VAULT_TABLE', value: vaultTable.name }
+        // Versioned: the wrapper unwraps with this exact key version (rotation needs a re-wrap of the rows).
+        { name: 'KEY_VAULT_KEY_ID', value: vaultKek.properties.keyUriWithVersion }
         { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
         { name: 'CHUNK_SEALING_KEY', value: '@Microsoft.KeyVault(SecretUri=${sealingKeySecret.properties.secretUri})' }
       ]
@@ -356,4 +380,6 @@ output STORAGE_ACCOUNT_URL string = storage.properties.primaryEndpoints.blob
 output TABLES_ACCOUNT_URL string = storage.properties.primaryEndpoints.table
 output BLOB_CONTAINER string = migrationContainer.name
 output LEDGER_TABLE string = ledgerTable.name
+output VAULT_TABLE string = vaultTable.name
+output KEY_VAULT_KEY_ID string = vaultKek.properties.keyUriWithVersion
 output KEY_VAULT_URL string = vault.properties.vaultUri

@@ -117,6 +117,7 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     from shared.adapters.servicebus import ServiceBusQueue
     from shared.adapters.tables import TableLedger
     from shared.telemetry import OpenTelemetryMetrics
+    from shared.vault import open_azure_vault
 
     connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
     container = container_client(
@@ -143,6 +144,8 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         directory=build_directory(settings),
         clock=SystemClock(),
         telemetry=OpenTelemetryMetrics(),
+        # Shared by every instance; None (no KEK configured) means imports vault no hashes for JIT.
+        vault=open_azure_vault(settings),
     )
     return AzureRuntime(
         settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS))

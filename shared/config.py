@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     BLOB_CONTAINER: str = "migration"
     LEDGER_TABLE: str = "ledger"
     CHUNK_SEALING_KEY: SecretStr | None = None  # base64 32 bytes, a Key Vault reference in Azure
+    # JIT credential vault (shared by every instance): a Table, its rows' data keys wrapped by a KEK. The KEK is
+    # the Key Vault RSA key KEY_VAULT_KEY_ID (versioned key URL), else VAULT_KEK (base64 32 bytes, a Key Vault
+    # reference); with neither, Azure imports vault no hashes and the JIT endpoint is not usable.
+    VAULT_TABLE: str = "vault"
+    KEY_VAULT_KEY_ID: str | None = None
+    VAULT_KEK: SecretStr | None = None
     APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …

@@ -1,33 +1,23 @@
 """SqliteCredentialVault: the CredentialVault port over one SQLite file, with envelope encryption.
 
 Each credential is sealed with its own random AES-256-GCM data key (associated data = object id); the data
-key is stored wrapped by the KEK (KeyWrapper). Nothing readable is stored: not the hash, salt, params, nor the
-legacy id. `store_many` writes a batch in one transaction (local KEK: tens of thousands per second).
+key is stored wrapped by the KEK (KeyWrapper): shared.vault.envelope, which the Table vault shares. Nothing
+readable is stored: not the hash, salt, params, nor the legacy id. `store_many` writes a batch in one
+transaction (local KEK: tens of thousands per second).
 Deleting uses SQLite's secure_delete so freed pages are zeroed (R24). Idempotent: store upserts by object id.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import secrets
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import SecretStr
 
 from shared.ports import StoredCredential
-from shared.records import PasswordHash
-from shared.vault.wrappers import KeyUnwrapFailed, KeyWrapper, LocalKeyWrapper
+from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
+from shared.vault.wrappers import KeyWrapper
 
-NONCE_BYTES = 12
-# Bulk stores wrap keys concurrently; a remote KEK (Key Vault) is throttled per vault, so stay modest.
-_WRAP_CONCURRENCY = 16
+__all__ = ["Lookup", "SqliteCredentialVault"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (
@@ -37,14 +27,6 @@ CREATE TABLE IF NOT EXISTS credentials (
     sealed      BLOB NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """A credential (or None) plus a hash to verify against when there is none, so both paths cost the same."""
-
-    credential: StoredCredential | None
-    timing_hash: PasswordHash | None
 
 
 class SqliteCredentialVault:
@@ -67,7 +49,7 @@ class SqliteCredentialVault:
 
     async def store_many(self, credentials: Sequence[StoredCredential]) -> None:
         """Upsert a batch in one transaction."""
-        rows = await self._seal_all(credentials)
+        rows = [(s.object_id, s.kek_id, s.wrapped_dek, s.sealed) for s in await seal_all(self._wrapper, credentials)]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
@@ -108,7 +90,7 @@ class SqliteCredentialVault:
     def close(self) -> None:
         self._db.close()
 
-    # -- sealing ------------------------------------------------------------------------------------
+    # -- rows ---------------------------------------------------------------------------------------
 
     def _row(self, object_id: str) -> tuple[str, bytes, bytes] | None:
         row = self._db.execute(
@@ -116,60 +98,5 @@ class SqliteCredentialVault:
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
 
-    async def _seal_all(self, credentials: Sequence[StoredCredential]) -> list[tuple[str, str, bytes, bytes]]:
-        deks = [AESGCM.generate_key(bit_length=256) for _ in credentials]
-        wrapper = self._wrapper
-        if isinstance(wrapper, LocalKeyWrapper):
-            wrapped = [wrapper.wrap_now(dek, c.object_id) for dek, c in zip(deks, credentials, strict=True)]
-        else:
-            gate = asyncio.Semaphore(_WRAP_CONCURRENCY)
-
-            async def wrap_one(dek: bytes, object_id: str) -> bytes:
-                async with gate:
-                    return await wrapper.wrap(dek, object_id)
-
-            wrapped = await asyncio.gather(*(wrap_one(d, c.object_id) for d, c in zip(deks, credentials, strict=True)))
-        kek_id = wrapper.kek_id
-        return [(c.object_id, kek_id, w, _seal(dek, c)) for c, dek, w in zip(credentials, deks, wrapped, strict=True)]
-
     async def _open(self, object_id: str, row: tuple[str, bytes, bytes]) -> StoredCredential:
-        kek_id, wrapped_dek, sealed = row
-        dek = await self._wrapper.unwrap(wrapped_dek, object_id, kek_id)
-        try:
-            plain = AESGCM(dek).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], object_id.encode())
-        except InvalidTag as exc:
-            raise KeyUnwrapFailed("credential did not open (tampered or moved row)") from exc
-        return _credential_from(object_id, json.loads(plain))
-
-
-def _seal(dek: bytes, credential: StoredCredential) -> bytes:
-    h = credential.password_hash
-    payload: dict[str, Any] = {
-        "source": credential.source,
-        "legacyId": credential.legacy_id,
-        "disabled": credential.disabled,
-        "hash": {
-            "algorithm": h.algorithm,
-            "value": h.value.get_secret_value(),
-            "salt": h.salt.get_secret_value() if h.salt is not None else None,
-            "params": h.params,
-        },
-    }
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(dek).encrypt(nonce, json.dumps(payload).encode(), credential.object_id.encode())
-
-
-def _credential_from(object_id: str, payload: dict[str, Any]) -> StoredCredential:
-    h = payload["hash"]
-    return StoredCredential(
-        object_id=object_id,
-        source=payload["source"],
-        legacy_id=payload["legacyId"],
-        disabled=payload["disabled"],
-        password_hash=PasswordHash(
-            algorithm=h["algorithm"],
-            value=SecretStr(h["value"]),
-            salt=SecretStr(h["salt"]) if h["salt"] is not None else None,
-            params=h["params"],
-        ),
-    )
+        return await open_sealed(self._wrapper, Sealed(object_id, *row))
