@@ -244,11 +244,10 @@ async def main() -> int:
             },
             signing_key,
         )
-        script = "import typer; from cli.jit_cmd import register; app = typer.Typer(); register(app); app()"
         server = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-c",
-            script,
+            "-m",
+            "cli",
             "jit",
             "serve",
             "--state",

@@ -86,11 +86,10 @@ async def test_jit_serve_end_to_end_on_loopback(tenant: FakeTenant, decryption_k
     vault = open_local_vault(str(state))  # what the import stage does: store through the port
     await vault.store(credential("oid-1", bcrypt_hash("Str0ng-Passw0rd!")))
     vault.close()
-    script = "import typer; from cli.jit_cmd import register; app = typer.Typer(); register(app); app()"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-c",
-        script,
+        "-m",
+        "cli",
         "jit",
         "serve",
         "--state",

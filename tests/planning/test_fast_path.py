@@ -30,21 +30,12 @@ from shared.records import LegacyUser
 from shared.sources import SourceOptions, SourceRecord, SourceReject
 from shared.sources.assemble import finish
 from shared.sources.auth0 import read_auth0_fields
+from tests.planning.test_plan import CASES
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 TENANT = "contoso.onmicrosoft.com"
 BCRYPT = "$2b$10$" + "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
-SAMPLE_CASES = [
-    ("auth0", SAMPLES / "auth0" / "users.ndjson", None),
-    ("firebase", SAMPLES / "firebase" / "users.json", SAMPLES / "firebase" / "mapping.toml"),
-    ("keycloak", SAMPLES / "keycloak" / "acme-realm.json", None),
-    ("cognito", SAMPLES / "cognito" / "list-users.json", None),
-    ("cognito", SAMPLES / "cognito" / "import.csv", None),
-    ("okta", SAMPLES / "okta" / "users.csv", None),
-    ("b2c", SAMPLES / "b2c" / "users.json", None),
-    ("csv", SAMPLES / "csv" / "users.csv", SAMPLES / "csv" / "mapping.toml"),
-    ("jsonl", SAMPLES / "users.jsonl", None),
-]
+SAMPLE_CASES = [*CASES, ("jsonl", SAMPLES / "users.jsonl", None)]
 
 # Profiles the generated export is planned under: each opens rejection paths the default keeps shut.
 PROFILES = {
