@@ -19,7 +19,7 @@ from rich.console import Console
 from shared.jit.bootstrap import open_jit_service
 from shared.jit.server import build_app
 from shared.jit.settings import JitSettings
-from shared.jit.telemetry import TallyTelemetry
+from shared.telemetry import TallyTelemetry
 
 console = Console(stderr=True)
 

@@ -18,7 +18,7 @@ import azure.functions as func
 from shared.config import Settings
 from shared.jit.bootstrap import open_jit_service
 from shared.jit.service import BodyTooLarge, JitService
-from shared.jit.telemetry import TallyTelemetry
+from shared.telemetry import TallyTelemetry
 from shared.vault import TableCredentialVault, open_azure_vault
 
 bp = func.Blueprint()

@@ -20,7 +20,7 @@ from shared.config import Settings
 from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
-from shared.telemetry import CountingTelemetry
+from shared.telemetry import TallyTelemetry
 from shared.vault import SqliteCredentialVault, open_local_vault
 
 
@@ -73,7 +73,7 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
         artifacts=LocalArtifactStore(state),
         directory=build_directory(settings),
         clock=SystemClock(),
-        telemetry=telemetry or CountingTelemetry(),
+        telemetry=telemetry or TallyTelemetry(),
         vault=vault,
     )
     return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state)

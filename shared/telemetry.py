@@ -6,25 +6,27 @@ Attributes are low-cardinality labels (stage, outcome, reason code) and never pe
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-class CountingTelemetry:
-    """In-process counters; what the local host and the tests use."""
+class TallyTelemetry:
+    """In-memory counters and measurements: the local host's (summaries at exit) and the tests'."""
 
     def __init__(self) -> None:
-        self.counters: Counter[str] = Counter()
-        self.measurements: dict[str, list[float]] = {}
+        self.counts: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
+        self.measures: defaultdict[str, list[float]] = defaultdict(list)
+        self.records: list[tuple[str, float, dict[str, Any]]] = []
 
     def count(self, name: str, value: int = 1, **attributes: Any) -> None:
-        key = name + "".join(f"|{k}={v}" for k, v in sorted(attributes.items()))
-        self.counters[key] += value
+        self.counts[(name, tuple(sorted(attributes.items())))] += value
+        self.records.append((name, float(value), attributes))
 
     def measure(self, name: str, value: float, **attributes: Any) -> None:
-        self.measurements.setdefault(name, []).append(value)
+        self.measures[name].append(value)
+        self.records.append((name, value, attributes))
 
 
 class OpenTelemetryMetrics:

@@ -8,7 +8,6 @@ compressed (`zip`) payloads are refused. Every failure raises ContextUnreadable 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
+from shared.jit.segments import json_segment
 from shared.jit.settings import JitSettings
 
 MAX_CONTEXT_CHARS = 32 * 1024
@@ -49,11 +49,8 @@ def load_decryption_key(material: bytes) -> RSAKey:
 
 
 def _b64json(segment: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise ContextUnreadable("malformed") from exc
-    if not isinstance(data, dict):
+    data = json_segment(segment)
+    if data is None:
         raise ContextUnreadable("malformed")
     return data
 

@@ -10,9 +10,6 @@ reason is a short code for telemetry, never token content.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from shared.jit.segments import json_segment
 from shared.jit.settings import JitSettings
 
 MAX_TOKEN_CHARS = 16 * 1024
@@ -151,11 +149,8 @@ class OidcKeys:
 
 
 def _b64json(segment: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenRejected("malformed") from exc
-    if not isinstance(data, dict):
+    data = json_segment(segment)
+    if data is None:
         raise TokenRejected("malformed")
     return data
 

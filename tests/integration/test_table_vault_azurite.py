@@ -27,9 +27,9 @@ from shared.jit.password_context import PasswordContext
 from shared.jit.protocol import Action
 from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore
-from shared.jit.telemetry import TallyTelemetry
 from shared.ports import CredentialVault, StoredCredential
 from shared.records import PasswordHash
+from shared.telemetry import TallyTelemetry
 from shared.vault import (
     KeyUnwrapFailed,
     KeyVaultKeyWrapper,

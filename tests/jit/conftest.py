@@ -16,8 +16,8 @@ from joserfc.jwk import RSAKey
 from shared.jit.bootstrap import open_jit_service
 from shared.jit.service import JitService
 from shared.jit.settings import JitSettings
-from shared.jit.telemetry import TallyTelemetry
 from shared.records import PasswordHash
+from shared.telemetry import TallyTelemetry
 from shared.vault import SqliteCredentialVault, open_local_vault
 
 

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 
 from shared.jit.service import JitService
 from shared.jit.settings import ENTRA_EVENTS_APP_ID
-from shared.jit.telemetry import TallyTelemetry
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
+from shared.telemetry import TallyTelemetry
 from shared.vault import SqliteCredentialVault
 
 TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee"

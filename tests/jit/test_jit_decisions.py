@@ -224,7 +224,7 @@ async def test_live_legacy_check_is_off_by_default_and_used_when_enabled(
             return "valid" if password.get_secret_value() == STRONG else "invalid"
 
     from shared.jit.bootstrap import open_jit_service
-    from shared.jit.telemetry import TallyTelemetry
+    from shared.telemetry import TallyTelemetry
     from shared.vault import open_local_vault
 
     for enabled, expected in ((False, "Retry"), (True, "MigratePassword")):
