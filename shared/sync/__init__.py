@@ -1,0 +1,1 @@
+"""Coexistence: legacy changes flow into Entra while both directories are live (poll changes → apply change)."""
