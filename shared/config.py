@@ -6,6 +6,8 @@ Defaults are Entra's documented values (ENTRA.md); `time_scale` > 1 only ever ap
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -74,6 +76,17 @@ class Settings(BaseSettings):
     KEY_VAULT_KEY_ID: str | None = None
     VAULT_KEK: SecretStr | None = None
     APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
+
+    # Live legacy change feeds (sync --source auth0|okta|keycloak --feed URL); see docs/feeds.md. Secrets here or
+    # in LEGACY_CREDENTIALS_FILE (JSON), never on a command line.
+    LEGACY_CLIENT_ID: str | None = None  # Auth0 / Keycloak client-credentials client
+    LEGACY_CLIENT_SECRET: SecretStr | None = None
+    LEGACY_API_TOKEN: SecretStr | None = None  # Okta SSWS API token
+    LEGACY_CREDENTIALS_FILE: str | None = None
+    LEGACY_FEED_START_AT: datetime | None = None  # where a feed without a cursor starts (the export's time)
+    LEGACY_FEED_OVERLAP_S: float = Field(default=300.0, ge=0)
+    LEGACY_AUTH0_LOG_RETENTION_DAYS: float = Field(default=1.0, gt=0)  # by plan: 1 (Free) … 30 (Enterprise)
+    LEGACY_KEYCLOAK_EVENTS_EXPIRATION_S: float | None = None  # default: the realm's eventsExpiration
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)

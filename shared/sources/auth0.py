@@ -75,6 +75,13 @@ def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem
         yield fields if isinstance(fields, SourceReject) else (line_no, fields)
 
 
+def map_auth0_user(native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0) -> SourceItem:
+    """One Auth0 user object (an export-job line or a Management API `GET /api/v2/users/{id}` answer, same
+    field names) → SourceRecord or SourceReject, exactly as read_auth0 maps it. For the coexistence sync."""
+    fields = _fields(line, native, fieldmap, providers)
+    return fields if isinstance(fields, SourceReject) else finish(line, fields)
+
+
 def _fields(
     line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str]
 ) -> dict[str, Any] | SourceReject:

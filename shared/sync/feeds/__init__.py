@@ -1,0 +1,111 @@
+"""Live legacy change feeds, by source name: what `ciam-migrate sync --source S --feed URL` builds.
+
+    feed, state, close = build_feed("auth0", "https://TENANT.auth0.com", credentials, options)
+
+`build_feed(source, url, credentials, options, *, source_options, clock, sleep, client)` returns a ChangeFeed, the
+LegacyState that re-reads users from the same API session (one token, one rate gate), and an async `close`.
+`LIVE_SOURCES` lists the sources with a live feed (auth0, okta, keycloak); `is_live_feed(source, feed)` tells
+whether a --feed value is one of ours (an http(s) URL for a live source) or belongs to the file-based feeds.
+Credentials come from Settings or a credentials file (shared.sync.feeds.options), never a command line.
+Errors: UnknownFeedSource, plus those listed in shared.sync.feeds.errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shared.sources.base import SourceOptions
+from shared.sync.feed import ChangeFeed, LegacyState
+from shared.sync.feeds.auth0 import Auth0Client, Auth0Feed, Auth0State
+from shared.sync.feeds.errors import (
+    FeedAuthError,
+    FeedError,
+    FeedMisconfigured,
+    FeedRecordRejected,
+    FeedThrottled,
+    FeedUnavailable,
+)
+from shared.sync.feeds.http import LegacyHttp
+from shared.sync.feeds.keycloak import KeycloakClient, KeycloakFeed, KeycloakState
+from shared.sync.feeds.okta import OktaClient, OktaFeed, OktaState
+from shared.sync.feeds.options import (
+    FeedCredentials,
+    FeedOptions,
+    credentials_from_settings,
+    load_credentials,
+    options_from_settings,
+)
+from shared.sync.feeds.records import reader_options
+
+LIVE_SOURCES = ("auth0", "okta", "keycloak")
+
+
+class UnknownFeedSource(FeedMisconfigured):
+    pass
+
+
+@dataclass
+class LiveFeed:
+    feed: ChangeFeed
+    state: LegacyState
+    http: LegacyHttp
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def is_live_feed(source: str, feed: str) -> bool:
+    return source in LIVE_SOURCES and feed.startswith(("http://", "https://"))
+
+
+def build_feed(
+    source: str,
+    feed_url: str,
+    credentials: FeedCredentials,
+    options: FeedOptions | None = None,
+    *,
+    source_options: SourceOptions | None = None,
+    profile: Path | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    client: httpx.AsyncClient | None = None,
+) -> LiveFeed:
+    """The feed and state of one live source. `source_options` (or `profile`) must be the run's mapping profile."""
+    options = options or FeedOptions()
+    mapping = reader_options(source, profile, source_options) if source in LIVE_SOURCES else None
+    if source == "auth0" and mapping is not None:
+        auth0 = Auth0Client(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
+        return LiveFeed(Auth0Feed(auth0, options, clock), Auth0State(auth0, mapping), auth0.http)
+    if source == "okta" and mapping is not None:
+        okta = OktaClient(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
+        return LiveFeed(OktaFeed(okta, options, clock), OktaState(okta, mapping), okta.http)
+    if source == "keycloak" and mapping is not None:
+        keycloak = KeycloakClient(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
+        return LiveFeed(KeycloakFeed(keycloak, options, clock), KeycloakState(keycloak, mapping), keycloak.http)
+    raise UnknownFeedSource(f"no live change feed for source {source!r}; live feeds: {', '.join(LIVE_SOURCES)}")
+
+
+__all__ = [
+    "LIVE_SOURCES",
+    "FeedAuthError",
+    "FeedCredentials",
+    "FeedError",
+    "FeedMisconfigured",
+    "FeedOptions",
+    "FeedRecordRejected",
+    "FeedThrottled",
+    "FeedUnavailable",
+    "LiveFeed",
+    "UnknownFeedSource",
+    "build_feed",
+    "credentials_from_settings",
+    "is_live_feed",
+    "load_credentials",
+    "options_from_settings",
+]

@@ -1,0 +1,48 @@
+"""Turns a legacy API's user object into the interchange record with the bulk reader's own mapping.
+
+The live feeds re-read a user and must map them exactly as the export was mapped, or the sync would see a
+difference that is only a mapping difference. So each LegacyState calls its source reader's per-user function
+(`map_auth0_user`, `map_okta_row`, `map_keycloak_user`) with the FieldMap of the same mapping profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shared.profiles import load_profile
+from shared.records import LegacyUser
+from shared.sources.base import SourceItem, SourceOptions, SourceReject
+from shared.sources.fieldmap import FieldMap
+from shared.sync.feeds.errors import FeedRecordRejected
+
+
+def reader_options(source: str, profile: Path | None = None, options: SourceOptions | None = None) -> SourceOptions:
+    return options if options is not None else load_profile(source, profile).source_options()
+
+
+class ReaderMapping:
+    """The compiled reader section of a profile, plus its identity-provider names."""
+
+    def __init__(self, options: SourceOptions) -> None:
+        self.fieldmap = FieldMap(options)
+        self.providers: dict[str, str] = options.settings.get("identity_providers", {})
+
+
+def accept(legacy_id: str, item: SourceItem) -> LegacyUser:
+    if isinstance(item, SourceReject):
+        raise FeedRecordRejected(legacy_id, item.code, item.message)
+    return item.user
+
+
+def flat_strings(values: dict[str, Any]) -> dict[str, str]:
+    """A JSON object's scalar values as CSV-like cells (None → ""), for readers written for CSV exports."""
+    cells: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            cells[key] = ""
+        elif isinstance(value, bool):
+            cells[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            cells[key] = str(value)
+    return cells
