@@ -52,7 +52,9 @@ def read_keycloak(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
             yield _user(line, native, fieldmap, providers)
 
 
-def map_keycloak_user(native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0) -> SourceItem:
+def map_keycloak_user(
+    native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0
+) -> SourceItem:
     """One Keycloak UserRepresentation (a realm-export entry or an Admin API `GET …/users/{id}` answer) →
     SourceRecord or SourceReject, exactly as read_keycloak maps it. For the coexistence sync."""
     return _user(line, native, fieldmap, providers)
