@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control
+from emulator import control, directory_audits
 from emulator.auth import TokenReader
 from emulator.batch import run_batch
 from emulator.context import Reply, RequestContext, normalize_query
@@ -111,4 +111,5 @@ def build_app(tenant: EmulatedTenant, default_app_id: str) -> web.Application:
     graph = GraphHandler(tenant, default_app_id)
     app.router.add_route("*", "/v1.0/{tail:.*}", graph)
     control.add_routes(app, tenant)
+    directory_audits.add_control_routes(app, tenant)
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from emulator import applications, auth_methods, delta, signins, users
+from emulator import applications, auth_methods, delta, directory_audits, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request
@@ -76,6 +76,10 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     if parts == ["auditLogs", "signIns"]:
         if method == "GET":
             return signins.list_sign_ins(tenant, ctx)
+        raise _not_allowed()
+    if parts == ["auditLogs", "directoryAudits"]:
+        if method == "GET":
+            return directory_audits.list_directory_audits(tenant, ctx)
         raise _not_allowed()
     raise _unknown(parts)
 

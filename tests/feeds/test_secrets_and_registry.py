@@ -54,7 +54,7 @@ async def test_tokens_and_secrets_are_not_logged_during_a_sync(legacy, caplog, s
 def test_registry_and_credentials(tmp_path):
     assert is_live_feed("auth0", "https://acme.auth0.com") and not is_live_feed("jsonl", "changes.jsonl")
     assert not is_live_feed("okta", "export.csv")
-    with pytest.raises(UnknownFeedSource, match="live feeds: auth0, okta, keycloak"):
+    with pytest.raises(UnknownFeedSource, match="live feeds: auth0, okta, keycloak, b2c"):
         build_feed("cognito", "https://x", FeedCredentials())
     with pytest.raises(FeedMisconfigured, match="API token"):
         build_feed("okta", "https://acme.okta.com", FeedCredentials())
@@ -76,3 +76,20 @@ def test_feed_url_forms():
     assert feed_location("https://sso.example.com/realms/acme") == ("https://sso.example.com", "acme")
     assert feed_location("https://sso.example.com/auth/admin/realms/acme/") == ("https://sso.example.com/auth", "acme")
     assert feed_url("auth0", type("H", (), {"base_url": "http://127.0.0.1:1"})()) == "http://127.0.0.1:1"
+
+
+async def test_feed_for_is_the_sync_registry_hook(legacy):
+    from types import SimpleNamespace
+
+    from shared.config import Settings
+    from shared.sync.feeds import feed_for
+
+    handle = legacy("okta")
+    handle.emulator.seed_sample()
+    settings = Settings(LEGACY_API_TOKEN=SecretStr("okta-api-token"))
+    assert feed_for(SimpleNamespace(source="jsonl", feed="changes.jsonl", settings=settings)) is None
+    spec = feed_for(SimpleNamespace(source="okta", feed=handle.base_url, settings=settings))
+    assert spec is not None
+    user = handle.emulator.users()[0]["id"]
+    assert (await spec.state.read_user(user)).legacy_id == user
+    await spec.close()

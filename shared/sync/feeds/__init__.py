@@ -1,11 +1,14 @@
 """Live legacy change feeds, by source name: what `ciam-migrate sync --source S --feed URL` builds.
 
-    feed, state, close = build_feed("auth0", "https://TENANT.auth0.com", credentials, options)
+    live = build_feed("auth0", "https://TENANT.auth0.com", credentials, options)   # live.feed, live.state
+    ...; await live.close()
 
-`build_feed(source, url, credentials, options, *, source_options, clock, sleep, client)` returns a ChangeFeed, the
-LegacyState that re-reads users from the same API session (one token, one rate gate), and an async `close`.
-`LIVE_SOURCES` lists the sources with a live feed (auth0, okta, keycloak); `is_live_feed(source, feed)` tells
-whether a --feed value is one of ours (an http(s) URL for a live source) or belongs to the file-based feeds.
+`build_feed(source, url, credentials, options, *, source_options, clock, sleep, client)` returns a LiveFeed: the
+ChangeFeed, the LegacyState that re-reads users through the same API session (one token, one rate gate), and
+`close()`. `LIVE_SOURCES` lists the sources with a live feed (auth0, okta, keycloak; b2c: Graph directory
+audits); `is_live_feed(source, feed)` tells whether a --feed value is one of ours (an http(s) URL for a live
+source) or belongs to the file-based feeds.
+`feed_for(ctx)` is the hook the sync's feed registry calls (ctx: source, feed, settings).
 Credentials come from Settings or a credentials file (shared.sync.feeds.options), never a command line.
 Errors: UnknownFeedSource, plus those listed in shared.sync.feeds.errors.
 """
@@ -17,12 +20,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
+from azure.core.credentials_async import AsyncTokenCredential
 
+from shared.adapters.graph.client import DEFAULT_EMULATOR_APP_ID, EmulatorCredential
+from shared.config import Settings
 from shared.sources.base import SourceOptions
 from shared.sync.feed import ChangeFeed, LegacyState
 from shared.sync.feeds.auth0 import Auth0Client, Auth0Feed, Auth0State
+from shared.sync.feeds.b2c import B2CClient, B2CFeed, B2CState
 from shared.sync.feeds.errors import (
     FeedAuthError,
     FeedError,
@@ -43,7 +52,7 @@ from shared.sync.feeds.options import (
 )
 from shared.sync.feeds.records import reader_options
 
-LIVE_SOURCES = ("auth0", "okta", "keycloak")
+LIVE_SOURCES = ("auth0", "okta", "keycloak", "b2c")
 
 
 class UnknownFeedSource(FeedMisconfigured):
@@ -58,6 +67,39 @@ class LiveFeed:
 
     async def close(self) -> None:
         await self.http.close()
+
+
+def graph_credential(feed_url: str, credentials: FeedCredentials, options: FeedOptions) -> AsyncTokenCredential:
+    """The emulator's unsigned token on loopback; a client secret when given; else DefaultAzureCredential."""
+    host = urlsplit(feed_url).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return EmulatorCredential(credentials.client_id or DEFAULT_EMULATOR_APP_ID)
+    if credentials.client_id and credentials.client_secret is not None and options.b2c_tenant_id:
+        from azure.identity.aio import ClientSecretCredential
+
+        secret = credentials.client_secret.get_secret_value()
+        return ClientSecretCredential(options.b2c_tenant_id, credentials.client_id, secret)
+    from azure.identity.aio import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+class FeedRequest(Protocol):
+    """What the sync's feed registry passes (shared.sync.registry.FeedContext): the source, --feed, settings."""
+
+    source: str
+    feed: str
+    settings: Settings
+
+
+def feed_for(ctx: FeedRequest) -> LiveFeed | None:
+    """The sync registry's hook: a live feed (with `.feed` and `.state`) for an http(s) --feed of a live source,
+    None for anything else. Credentials and options come from Settings (LEGACY_*), the mapping from the source's
+    default profile."""
+    if not is_live_feed(ctx.source, ctx.feed):
+        return None
+    settings = ctx.settings
+    return build_feed(ctx.source, ctx.feed, credentials_from_settings(settings), options_from_settings(settings))
 
 
 def is_live_feed(source: str, feed: str) -> bool:
@@ -88,6 +130,10 @@ def build_feed(
     if source == "keycloak" and mapping is not None:
         keycloak = KeycloakClient(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
         return LiveFeed(KeycloakFeed(keycloak, options, clock), KeycloakState(keycloak, mapping), keycloak.http)
+    if source == "b2c" and mapping is not None:
+        b2c = B2CClient(feed_url, graph_credential(feed_url, credentials, options), options, clock=clock, sleep=sleep,
+                        client=client)  # fmt: skip
+        return LiveFeed(B2CFeed(b2c, options, clock), B2CState(b2c, mapping), b2c.http)
     raise UnknownFeedSource(f"no live change feed for source {source!r}; live feeds: {', '.join(LIVE_SOURCES)}")
 
 
@@ -105,6 +151,7 @@ __all__ = [
     "UnknownFeedSource",
     "build_feed",
     "credentials_from_settings",
+    "feed_for",
     "is_live_feed",
     "load_credentials",
     "options_from_settings",

@@ -50,6 +50,7 @@ class FeedOptions(BaseModel):
     keycloak_token_realm: str | None = None  # default: the feed's realm
     keycloak_page_size: int = Field(default=100, ge=1)
     seen_limit: int = Field(default=2000, ge=100)  # dedupe memory kept in the cursor
+    b2c_tenant_id: str | None = None  # the B2C tenant, for a client-secret credential (else DefaultAzureCredential)
 
     @property
     def overlap(self) -> timedelta:
