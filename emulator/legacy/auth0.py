@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from emulator.legacy.base import SAMPLES, Change, LegacyEmulator, json_response
+from emulator.legacy.base import SAMPLES, Change, LateQueue, LegacyEmulator, json_response
 
 TAKE_MAX = 100
 _DATE_Q = re.compile(r"date:\[(\S+) TO \*\]")
@@ -47,10 +47,9 @@ class Auth0Emulator(LegacyEmulator):
         super().__init__(seed=seed)
         self.client_id, self.client_secret = client_id, client_secret
         self.retention_days = retention_days
-        self.late_rate, self.late_by = late_rate, late_by
         self._users: dict[str, dict[str, Any]] = {}
         self.logs: list[dict[str, Any]] = []  # ingestion (log_id) order
-        self._held: list[tuple[int, dict[str, Any]]] = []  # (ingest after this many more records, record)
+        self.late = LateQueue(self._ingest, self.rng, late_rate, late_by)
         self._seq = 0
         self._tokens: set[str] = set()
 
@@ -85,22 +84,10 @@ class Auth0Emulator(LegacyEmulator):
         record.setdefault("date", _iso(self.clock.now()))
         record.setdefault("client_id", self.client_id)
         record.setdefault("ip", "127.0.0.1")
-        if self.late_rate and self.rng.random() < self.late_rate:
-            self._held.append((self.late_by, record))  # indexed after the next few: a later id, an earlier date
-            return
-        self._ingest(record)
-        still: list[tuple[int, dict[str, Any]]] = []
-        for left, held in self._held:
-            if left <= 1:
-                self._ingest(held)
-            else:
-                still.append((left - 1, held))
-        self._held = still
+        self.late.offer(record)  # some are indexed after the next few: a later id, an earlier date
 
     def flush(self) -> None:
-        for _, held in self._held:
-            self._ingest(held)
-        self._held = []
+        self.late.flush()
 
     def _sapi(self, method: str, path: str, body: dict[str, Any], response: dict[str, Any], what: str) -> None:
         self._log({
@@ -178,12 +165,13 @@ class Auth0Emulator(LegacyEmulator):
                 "message": "Global limit has been reached"}  # fmt: skip
         return json_response(body, 429, headers), headers
 
-    def _authorized(self, request: web.Request) -> bool:
+    def _guard(self, request: web.Request) -> tuple[web.Response | None, dict[str, str]]:
+        """The rate limit, then the bearer token: (a refusal or None, the rate-limit headers)."""
+        refused, headers = self._limited()
         header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and header[7:] in self._tokens
-
-    def _unauthorized(self) -> web.Response:
-        return json_response({"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}, 401)
+        if refused is None and not (header.startswith("Bearer ") and header[7:] in self._tokens):
+            refused = json_response({"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}, 401)
+        return refused, headers
 
     async def _token(self, request: web.Request) -> web.Response:
         refused, headers = self._limited()
@@ -201,11 +189,9 @@ class Auth0Emulator(LegacyEmulator):
         return json_response(reply, 200, headers)
 
     async def _list_logs(self, request: web.Request) -> web.Response:
-        refused, headers = self._limited()
+        refused, headers = self._guard(request)
         if refused is not None:
             return refused
-        if not self._authorized(request):
-            return self._unauthorized()
         query = request.query
         with self.lock:
             if query.get("from") is not None or query.get("take") is not None:
@@ -240,11 +226,9 @@ class Auth0Emulator(LegacyEmulator):
         return json_response(logs[page * per_page : (page + 1) * per_page], 200, headers)
 
     async def _get_log(self, request: web.Request) -> web.Response:
-        refused, headers = self._limited()
+        refused, headers = self._guard(request)
         if refused is not None:
             return refused
-        if not self._authorized(request):
-            return self._unauthorized()
         with self.lock:
             found = next((log for log in self._retained() if log["log_id"] == request.match_info["id"]), None)
         if found is None:
@@ -252,11 +236,9 @@ class Auth0Emulator(LegacyEmulator):
         return json_response(found, 200, headers)
 
     async def _get_user(self, request: web.Request) -> web.Response:
-        refused, headers = self._limited()
+        refused, headers = self._guard(request)
         if refused is not None:
             return refused
-        if not self._authorized(request):
-            return self._unauthorized()
         with self.lock:
             user = self._users.get(unquote(request.match_info["id"]))
         if user is None:

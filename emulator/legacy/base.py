@@ -91,6 +91,32 @@ class TokenBucket:
         return {"limit": str(self.burst), "remaining": str(remaining), "reset": str(math.ceil(reset))}
 
 
+class LateQueue:
+    """A vendor's indexing delay: a `rate` of records is held and ingested only after `by` later ones."""
+
+    def __init__(self, ingest: Callable[[dict[str, Any]], None], rng: random.Random, rate: float, by: int) -> None:
+        self._ingest, self._rng, self.rate, self.by = ingest, rng, rate, by
+        self._held: list[tuple[int, dict[str, Any]]] = []
+
+    def offer(self, record: dict[str, Any]) -> None:
+        if self.rate and self._rng.random() < self.rate:
+            self._held.append((self.by, record))
+            return
+        self._ingest(record)
+        still: list[tuple[int, dict[str, Any]]] = []
+        for left, held in self._held:
+            if left <= 1:
+                self._ingest(held)
+            else:
+                still.append((left - 1, held))
+        self._held = still
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        for _, record in held:
+            self._ingest(record)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status, text=json.dumps(body, separators=(",", ":")), content_type="application/json", headers=headers

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.legacy.base import SAMPLES, Change, LegacyEmulator, json_response
+from emulator.legacy.base import SAMPLES, Change, LateQueue, LegacyEmulator, json_response
 
 LIMIT_MAX = 1000
 MAX_SINCE = timedelta(days=180)
@@ -54,10 +54,9 @@ class OktaEmulator(LegacyEmulator):
         super().__init__(seed=seed)
         self.api_token = api_token
         self.retention_days = retention_days
-        self.late_rate, self.late_by = late_rate, late_by
         self._users: dict[str, dict[str, Any]] = {}
         self.events: list[tuple[int, float, dict[str, Any]]] = []  # (persistence seq, persisted at, event)
-        self._held: list[tuple[int, dict[str, Any]]] = []
+        self.late = LateQueue(self._persist, self.rng, late_rate, late_by)
         self._seq = 0
 
     def seed_users(self, natives: list[dict[str, Any]]) -> int:
@@ -110,22 +109,10 @@ class OktaEmulator(LegacyEmulator):
                         "displayName": " ".join(filter(None, (profile.get("firstName"), profile.get("lastName"))))}],
             "transaction": {"type": "WEB", "id": secrets.token_urlsafe(18)},
         }  # fmt: skip
-        if self.late_rate and self.rng.random() < self.late_rate:
-            self._held.append((self.late_by, event))  # persisted after later events: out of `published` order
-            return
-        self._persist(event)
-        still = []
-        for left, held in self._held:
-            if left <= 1:
-                self._persist(held)
-            else:
-                still.append((left - 1, held))
-        self._held = still
+        self.late.offer(event)  # some are persisted after later events: out of `published` order
 
     def flush(self) -> None:
-        for _, held in self._held:
-            self._persist(held)
-        self._held = []
+        self.late.flush()
 
     def apply(self, change: Change) -> str:
         now = _iso(self.clock.now())

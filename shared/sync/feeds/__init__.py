@@ -30,8 +30,8 @@ from shared.adapters.graph.client import DEFAULT_EMULATOR_APP_ID, EmulatorCreden
 from shared.config import Settings
 from shared.sources.base import SourceOptions
 from shared.sync.feed import ChangeFeed, LegacyState
-from shared.sync.feeds.auth0 import Auth0Client, Auth0Feed, Auth0State
-from shared.sync.feeds.b2c import B2CClient, B2CFeed, B2CState
+from shared.sync.feeds.auth0 import Auth0Client, Auth0Feed, auth0_state
+from shared.sync.feeds.b2c import B2CClient, B2CFeed, b2c_state
 from shared.sync.feeds.errors import (
     FeedAuthError,
     FeedError,
@@ -41,8 +41,8 @@ from shared.sync.feeds.errors import (
     FeedUnavailable,
 )
 from shared.sync.feeds.http import LegacyHttp
-from shared.sync.feeds.keycloak import KeycloakClient, KeycloakFeed, KeycloakState
-from shared.sync.feeds.okta import OktaClient, OktaFeed, OktaState
+from shared.sync.feeds.keycloak import KeycloakClient, KeycloakFeed, keycloak_state
+from shared.sync.feeds.okta import OktaClient, OktaFeed, okta_state
 from shared.sync.feeds.options import (
     FeedCredentials,
     FeedOptions,
@@ -123,17 +123,17 @@ def build_feed(
     mapping = reader_options(source, profile, source_options) if source in LIVE_SOURCES else None
     if source == "auth0" and mapping is not None:
         auth0 = Auth0Client(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
-        return LiveFeed(Auth0Feed(auth0, options, clock), Auth0State(auth0, mapping), auth0.http)
+        return LiveFeed(Auth0Feed(auth0, options, clock), auth0_state(auth0, mapping), auth0.http)
     if source == "okta" and mapping is not None:
         okta = OktaClient(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
-        return LiveFeed(OktaFeed(okta, options, clock), OktaState(okta, mapping), okta.http)
+        return LiveFeed(OktaFeed(okta, options, clock), okta_state(okta, mapping), okta.http)
     if source == "keycloak" and mapping is not None:
         keycloak = KeycloakClient(feed_url, credentials, options, clock=clock, sleep=sleep, client=client)
-        return LiveFeed(KeycloakFeed(keycloak, options, clock), KeycloakState(keycloak, mapping), keycloak.http)
+        return LiveFeed(KeycloakFeed(keycloak, options, clock), keycloak_state(keycloak, mapping), keycloak.http)
     if source == "b2c" and mapping is not None:
         b2c = B2CClient(feed_url, graph_credential(feed_url, credentials, options), options, clock=clock, sleep=sleep,
                         client=client)  # fmt: skip
-        return LiveFeed(B2CFeed(b2c, options, clock), B2CState(b2c, mapping), b2c.http)
+        return LiveFeed(B2CFeed(b2c, options, clock), b2c_state(b2c, mapping), b2c.http)
     raise UnknownFeedSource(f"no live change feed for source {source!r}; live feeds: {', '.join(LIVE_SOURCES)}")
 
 

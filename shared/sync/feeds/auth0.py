@@ -22,15 +22,14 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 
-from shared.records import LegacyUser
 from shared.sources.auth0 import map_auth0_user
 from shared.sources.base import SourceOptions
 from shared.sync.feed import ChangeHint, ChangeOp, CursorExpired, FeedPage
 from shared.sync.feeds import cursor as cursors
-from shared.sync.feeds.errors import FeedMisconfigured, FeedUnavailable
-from shared.sync.feeds.http import LegacyHttp, link_next
+from shared.sync.feeds.http import LegacyHttp, feed_origin, link_next
+from shared.sync.feeds.moments import iso_moment, parse_moment
 from shared.sync.feeds.options import FeedCredentials, FeedOptions
-from shared.sync.feeds.records import ReaderMapping, accept
+from shared.sync.feeds.records import ApiState, ReaderMapping
 from shared.sync.feeds.tokens import ClientCredentialsToken
 
 SOURCE = "auth0"
@@ -50,16 +49,6 @@ USER_CHANGE_TYPES: dict[str, ChangeOp] = {
     "sapi": "update",  # Success API Operation: refined from details.request below
 }
 _USERS_PATH = "/api/v2/users"
-
-
-def _parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _sapi_hint(log: dict[str, Any]) -> tuple[str, ChangeOp] | None:
@@ -103,14 +92,7 @@ def hint_for(log: dict[str, Any]) -> ChangeHint | None:
         user_id, op = found
     if not user_id:
         return None
-    return ChangeHint(change_id=str(log_id), legacy_id=str(user_id), op=op, occurred_at=_parse_date(log.get("date")))
-
-
-def tenant_url(feed_url: str) -> str:
-    parts = urlsplit(feed_url if "://" in feed_url else f"https://{feed_url}")
-    if not parts.netloc:
-        raise FeedMisconfigured(f"auth0: --feed {feed_url!r} is not a tenant URL such as https://TENANT.auth0.com")
-    return f"{parts.scheme}://{parts.netloc}"
+    return ChangeHint(change_id=str(log_id), legacy_id=str(user_id), op=op, occurred_at=parse_moment(log.get("date")))
 
 
 class Auth0Client:
@@ -126,7 +108,7 @@ class Auth0Client:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        base = tenant_url(feed_url)
+        base = feed_origin(SOURCE, feed_url, "https://TENANT.auth0.com")
         self.token = ClientCredentialsToken(
             SOURCE,
             f"{base}/oauth/token",
@@ -136,15 +118,8 @@ class Auth0Client:
             extra={"audience": options.auth0_audience or f"{base}/api/v2/"},
             clock=clock,
         )
-        self.http = LegacyHttp(
-            SOURCE,
-            base,
-            self.token.header,
-            timeout_s=options.timeout_s,
-            max_inline_wait_s=options.max_inline_wait_s,
-            clock=clock,
-            sleep=sleep,
-            client=client,
+        self.http = LegacyHttp.for_feed(
+            SOURCE, base, self.token.header, options, clock=clock, sleep=sleep, client=client
         )
         self.token.http = self.http
 
@@ -166,7 +141,7 @@ class Auth0Feed:
         params: dict[str, Any] = {"sort": "date:1", "per_page": 1, "page": 0}
         if self._options.start_at is not None:
             start = self._options.start_at - self._options.overlap
-            params["q"] = f"date:[{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z TO *]"
+            params["q"] = f"date:[{iso_moment(start)} TO *]"
         reply = await self._api.http.get("/api/v2/logs", params)
         logs = reply.body if isinstance(reply.body, list) else []
         return logs[0] if logs else None
@@ -188,7 +163,7 @@ class Auth0Feed:
             last_id, last_at = str(state["from"]), str(state.get("at") or "")
             # Logs after the cursor are safe while we looked at least once per retention period: anything newer
             # than our last look is younger than the retention edge. An idle tenant never looks expired.
-            polled = _parse_date(state.get("polled"))
+            polled = parse_moment(state.get("polled"))
             if polled is not None and polled < edge:
                 raise CursorExpired(
                     f"auth0: the feed last caught up on {polled.isoformat()}, longer ago than the "
@@ -235,15 +210,10 @@ def _next_url(headers: Mapping[str, str], last_id: str) -> str | None:
     return link if values and values[0] == last_id else None
 
 
-class Auth0State:
-    def __init__(self, client: Auth0Client, options: SourceOptions) -> None:
-        self._api = client
-        self._mapping = ReaderMapping(options)
-
-    async def read_user(self, legacy_id: str) -> LegacyUser | None:
-        reply = await self._api.http.get(f"/api/v2/users/{quote(legacy_id, safe='')}")
-        if reply.status == 404:
-            return None
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            raise FeedUnavailable(f"auth0: GET user answered {reply.status}")
-        return accept(legacy_id, map_auth0_user(reply.body, self._mapping.fieldmap, self._mapping.providers))
+def auth0_state(client: Auth0Client, options: SourceOptions) -> ApiState:
+    mapping = ReaderMapping(options)
+    return ApiState(
+        client.http,
+        lambda legacy_id: f"/api/v2/users/{quote(legacy_id, safe='')}",
+        lambda native: map_auth0_user(native, mapping.fieldmap, mapping.providers),
+    )

@@ -17,43 +17,25 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 
-from shared.records import LegacyUser
 from shared.sources.b2c import graph_user
 from shared.sources.b2c_live import SELECT
 from shared.sources.base import SourceOptions
 from shared.sync.feed import ChangeHint, ChangeOp, CursorExpired, FeedPage
 from shared.sync.feeds import cursor as cursors
-from shared.sync.feeds.errors import FeedMisconfigured, FeedUnavailable
-from shared.sync.feeds.http import LegacyHttp
+from shared.sync.feeds.errors import FeedUnavailable
+from shared.sync.feeds.http import LegacyHttp, feed_origin
+from shared.sync.feeds.moments import iso_moment, parse_moment
 from shared.sync.feeds.options import FeedOptions
-from shared.sync.feeds.records import ReaderMapping, accept
+from shared.sync.feeds.records import ApiState, ReaderMapping
 
 SOURCE = "b2c"
 RETENTION = timedelta(days=7)
 _OPS: dict[str, ChangeOp] = {"Add": "create", "Delete": "delete", "Update": "update"}
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")[:32])
-    except ValueError:
-        try:
-            head, _, rest = value.replace("Z", "").partition(".")
-            parsed = datetime.fromisoformat(f"{head}.{rest[:6]}" if rest else head)
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def hints_for(audit: dict[str, Any]) -> list[ChangeHint]:
@@ -67,7 +49,7 @@ def hints_for(audit: dict[str, Any]) -> list[ChangeHint]:
         op = "disable"
     elif activity.lower().startswith("enable account"):
         op = "enable"
-    at = _parse(audit.get("activityDateTime"))
+    at = parse_moment(audit.get("activityDateTime"))
     users = [t for t in audit.get("targetResources") or ()
              if isinstance(t, dict) and str(t.get("type") or t.get("Type")) == "User" and t.get("id")]  # fmt: skip
     return [
@@ -88,23 +70,14 @@ class B2CClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        parts = urlsplit(graph_url)
-        if not parts.netloc:
-            raise FeedMisconfigured(f"b2c: --feed {graph_url!r} is not a Graph URL such as https://graph.microsoft.com")
+        origin = feed_origin(SOURCE, graph_url, "https://graph.microsoft.com")
 
         async def authorize() -> dict[str, str]:
             token = await credential.get_token("https://graph.microsoft.com/.default")
             return {"Authorization": f"Bearer {token.token}"}
 
-        self.http = LegacyHttp(
-            SOURCE,
-            f"{parts.scheme}://{parts.netloc}/v1.0",
-            authorize,
-            timeout_s=options.timeout_s,
-            max_inline_wait_s=options.max_inline_wait_s,
-            clock=clock,
-            sleep=sleep,
-            client=client,
+        self.http = LegacyHttp.for_feed(
+            SOURCE, f"{origin}/v1.0", authorize, options, clock=clock, sleep=sleep, client=client
         )
 
 
@@ -126,19 +99,19 @@ class B2CFeed:
             start = (self._options.start_at - overlap) if self._options.start_at else edge
             window, seen, url = max(start, edge), cursors.SeenIds(limit=self._options.seen_limit), None
         else:
-            polled = _parse(state.get("polled"))
+            polled = parse_moment(state.get("polled"))
             if polled is not None and polled < edge:
                 raise CursorExpired(
                     f"b2c: the feed last caught up on {polled.isoformat()}, beyond the 7-day audit retention; "
                     "run a snapshot diff"
                 )
-            window = _parse(state["from"]) or edge
+            window = parse_moment(state["from"]) or edge
             seen = cursors.SeenIds.load(state.get("seen"), self._options.seen_limit)
             url = state.get("next")
         params: dict[str, Any] | None = None
         if url is None:
             params = {
-                "$filter": f"activityDateTime ge {_iso(window)} and category eq 'UserManagement'",
+                "$filter": f"activityDateTime ge {iso_moment(window)} and category eq 'UserManagement'",
                 "$orderby": "activityDateTime asc",
                 "$top": 1000,
             }
@@ -150,7 +123,7 @@ class B2CFeed:
                 raise FeedUnavailable(f"b2c: directoryAudits answered {reply.status}")
             for audit in reply.body.get("value") or []:
                 audit_id = str(audit.get("id") or "")
-                at = _parse(audit.get("activityDateTime"))
+                at = parse_moment(audit.get("activityDateTime"))
                 if not audit_id or audit_id in seen:
                     continue
                 seen.add(audit_id, int(at.timestamp() * 1000) if at else 0)
@@ -162,29 +135,25 @@ class B2CFeed:
             if page_no == self._options.max_pages_per_read - 1:
                 more = True
         out: dict[str, Any] = {
-            "from": _iso(window),
+            "from": iso_moment(window),
             "seen": seen.dump(),
             "polled": state.get("polled") if state else None,
         }
         if caught_up:
             window = max(window, now - overlap)
             seen.keep_since(int(window.timestamp() * 1000))
-            out = {"from": _iso(window), "seen": seen.dump(), "polled": _iso(now)}
+            out = {"from": iso_moment(window), "seen": seen.dump(), "polled": iso_moment(now)}
         else:
             out["next"] = url
-            out["polled"] = out["polled"] or _iso(now)
+            out["polled"] = out["polled"] or iso_moment(now)
         return FeedPage(hints=hints, cursor=cursors.encode(SOURCE, out), more=more, oldest_available=edge)
 
 
-class B2CState:
-    def __init__(self, client: B2CClient, options: SourceOptions) -> None:
-        self._api = client
-        self._mapping = ReaderMapping(options)
-
-    async def read_user(self, legacy_id: str) -> LegacyUser | None:
-        reply = await self._api.http.get(f"/users/{quote(legacy_id, safe='')}", {"$select": ",".join(SELECT)})
-        if reply.status == 404:
-            return None
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            raise FeedUnavailable(f"b2c: GET user answered {reply.status}")
-        return accept(legacy_id, graph_user(0, reply.body, self._mapping.fieldmap, self._mapping.providers))
+def b2c_state(client: B2CClient, options: SourceOptions) -> ApiState:
+    mapping = ReaderMapping(options)
+    return ApiState(
+        client.http,
+        lambda legacy_id: f"/users/{quote(legacy_id, safe='')}",
+        lambda native: graph_user(0, native, mapping.fieldmap, mapping.providers),
+        {"$select": ",".join(SELECT)},
+    )

@@ -17,10 +17,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from shared.sync.feeds.errors import FeedAuthError, FeedThrottled, FeedUnavailable
+from shared.sync.feeds.errors import FeedAuthError, FeedMisconfigured, FeedThrottled, FeedUnavailable
+from shared.sync.feeds.options import FeedOptions
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,29 @@ class LegacyHttp:
         self.not_before = 0.0  # epoch seconds: nothing is sent earlier
         self.requests = 0
         self.throttled = 0
+
+    @classmethod
+    def for_feed(
+        cls,
+        source: str,
+        base_url: str,
+        authorize: Authorize,
+        options: FeedOptions,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        client: httpx.AsyncClient | None,
+    ) -> LegacyHttp:
+        return cls(
+            source,
+            base_url,
+            authorize,
+            timeout_s=options.timeout_s,
+            max_inline_wait_s=options.max_inline_wait_s,
+            clock=clock,
+            sleep=sleep,
+            client=client,
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -172,3 +197,11 @@ def link_next(headers: Mapping[str, str]) -> str | None:
         if 'rel="next"' in rest.replace(" ", "") or "rel=next" in rest.replace(" ", ""):
             return url.strip().lstrip("<").rstrip(">")
     return None
+
+
+def feed_origin(source: str, feed_url: str, example: str) -> str:
+    """scheme://host[:port] of a --feed URL (https:// assumed when missing); FeedMisconfigured when there is none."""
+    parts = urlsplit(feed_url if "://" in feed_url else f"https://{feed_url}")
+    if not parts.netloc:
+        raise FeedMisconfigured(f"{source}: --feed {feed_url!r} is not a URL such as {example}")
+    return f"{parts.scheme}://{parts.netloc}"

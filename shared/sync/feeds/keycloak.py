@@ -26,7 +26,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from shared.records import LegacyUser
 from shared.sources.base import SourceOptions
 from shared.sources.keycloak import map_keycloak_user
 from shared.sync.feed import ChangeHint, ChangeOp, CursorExpired, FeedPage
@@ -34,7 +33,7 @@ from shared.sync.feeds import cursor as cursors
 from shared.sync.feeds.errors import FeedMisconfigured, FeedUnavailable
 from shared.sync.feeds.http import LegacyHttp
 from shared.sync.feeds.options import FeedCredentials, FeedOptions
-from shared.sync.feeds.records import ReaderMapping, accept
+from shared.sync.feeds.records import ApiState, ReaderMapping
 from shared.sync.feeds.tokens import ClientCredentialsToken
 
 SOURCE = "keycloak"
@@ -131,15 +130,8 @@ class KeycloakClient:
             form=True,
             clock=clock,
         )
-        self.http = LegacyHttp(
-            SOURCE,
-            base,
-            self.token.header,
-            timeout_s=options.timeout_s,
-            max_inline_wait_s=options.max_inline_wait_s,
-            clock=clock,
-            sleep=sleep,
-            client=client,
+        self.http = LegacyHttp.for_feed(
+            SOURCE, base, self.token.header, options, clock=clock, sleep=sleep, client=client
         )
         self.token.http = self.http
         self.admin = f"/admin/realms/{quote(self.realm)}"
@@ -250,15 +242,10 @@ class KeycloakFeed:
         return hints, {"from": window, "first": first, "top": top, "polled": polled, "seen": seen.dump()}, more
 
 
-class KeycloakState:
-    def __init__(self, client: KeycloakClient, options: SourceOptions) -> None:
-        self._api = client
-        self._mapping = ReaderMapping(options)
-
-    async def read_user(self, legacy_id: str) -> LegacyUser | None:
-        reply = await self._api.http.get(f"{self._api.admin}/users/{quote(legacy_id, safe='')}")
-        if reply.status == 404:
-            return None
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            raise FeedUnavailable(f"keycloak: GET user answered {reply.status}")
-        return accept(legacy_id, map_keycloak_user(reply.body, self._mapping.fieldmap, self._mapping.providers))
+def keycloak_state(client: KeycloakClient, options: SourceOptions) -> ApiState:
+    mapping = ReaderMapping(options)
+    return ApiState(
+        client.http,
+        lambda legacy_id: f"{client.admin}/users/{quote(legacy_id, safe='')}",
+        lambda native: map_keycloak_user(native, mapping.fieldmap, mapping.providers),
+    )

@@ -20,15 +20,15 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from shared.records import LegacyUser
 from shared.sources.base import SourceOptions
 from shared.sources.okta import map_okta_row
 from shared.sync.feed import ChangeHint, ChangeOp, CursorExpired, FeedPage
 from shared.sync.feeds import cursor as cursors
 from shared.sync.feeds.errors import FeedMisconfigured, FeedUnavailable
-from shared.sync.feeds.http import LegacyHttp, link_next
+from shared.sync.feeds.http import LegacyHttp, feed_origin, link_next
+from shared.sync.feeds.moments import iso_moment, parse_moment
 from shared.sync.feeds.options import FeedCredentials, FeedOptions
-from shared.sync.feeds.records import ReaderMapping, accept, flat_strings
+from shared.sync.feeds.records import ApiState, ReaderMapping, flat_strings
 
 SOURCE = "okta"
 MAX_SINCE = timedelta(days=180)  # older `since` values are refused
@@ -51,40 +51,19 @@ USER_EVENT_TYPES: dict[str, ChangeOp] = {
 }
 
 
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def hints_for(event: dict[str, Any]) -> list[ChangeHint]:
     op = USER_EVENT_TYPES.get(str(event.get("eventType") or ""))
     uuid = event.get("uuid")
     outcome = (event.get("outcome") or {}).get("result", "SUCCESS")
     if op is None or not uuid or outcome not in ("SUCCESS", None):
         return []
-    published = _parse(event.get("published"))
+    published = parse_moment(event.get("published"))
     users = [t for t in event.get("target") or () if isinstance(t, dict) and t.get("type") == "User" and t.get("id")]
     return [
         ChangeHint(change_id=f"{uuid}" if len(users) == 1 else f"{uuid}:{t['id']}", legacy_id=str(t["id"]), op=op,
                    occurred_at=published)
         for t in users
     ]  # fmt: skip
-
-
-def org_url(feed_url: str) -> str:
-    parts = urlsplit(feed_url if "://" in feed_url else f"https://{feed_url}")
-    if not parts.netloc:
-        raise FeedMisconfigured(f"okta: --feed {feed_url!r} is not an org URL such as https://ORG.okta.com")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class OktaClient:
@@ -105,12 +84,11 @@ class OktaClient:
         async def authorize() -> dict[str, str]:
             return {"Authorization": f"SSWS {token.get_secret_value()}"}
 
-        self.http = LegacyHttp(
+        self.http = LegacyHttp.for_feed(
             SOURCE,
-            org_url(feed_url),
+            feed_origin(SOURCE, feed_url, "https://ORG.okta.com"),
             authorize,
-            timeout_s=options.timeout_s,
-            max_inline_wait_s=options.max_inline_wait_s,
+            options,
             clock=clock,
             sleep=sleep,
             client=client,
@@ -140,13 +118,13 @@ class OktaFeed:
                 raise CursorExpired(f"okta: the start point {start.isoformat()} is over 180 days ago; Okta refuses it")
             url = None
             params: dict[str, Any] | None = {
-                "since": _iso(max(start, edge)),
+                "since": iso_moment(max(start, edge)),
                 "sortOrder": "ASCENDING",
                 "limit": self._options.okta_page_limit,
             }
             seen = cursors.SeenIds(limit=self._options.seen_limit)
         else:
-            polled = _parse(state.get("polled"))
+            polled = parse_moment(state.get("polled"))
             if polled is not None and polled < edge:
                 raise CursorExpired(
                     f"okta: the cursor last moved on {polled.isoformat()}, beyond the System Log's "
@@ -169,7 +147,7 @@ class OktaFeed:
             url, params = next_link, None
             for event in events:
                 uuid = str(event.get("uuid") or "")
-                published = _parse(event.get("published"))
+                published = parse_moment(event.get("published"))
                 at_ms = int(published.timestamp() * 1000) if published else 0
                 newest_ms = max(newest_ms, at_ms)
                 if not uuid or uuid in seen:
@@ -183,7 +161,7 @@ class OktaFeed:
         if newest_ms:
             seen.keep_since(newest_ms - int(self._options.overlap_s * 1000))
         assert url is not None
-        state_out = {"next": _relative(url), "polled": _iso(now), "seen": seen.dump()}
+        state_out = {"next": _relative(url), "polled": iso_moment(now), "seen": seen.dump()}
         return FeedPage(hints=hints, cursor=cursors.encode(SOURCE, state_out), more=more, oldest_available=edge)
 
 
@@ -192,18 +170,13 @@ def _relative(url: str) -> str:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
-class OktaState:
-    def __init__(self, client: OktaClient, options: SourceOptions) -> None:
-        self._api = client
-        self._mapping = ReaderMapping(options)
-
-    async def read_user(self, legacy_id: str) -> LegacyUser | None:
-        reply = await self._api.http.get(f"/api/v1/users/{quote(legacy_id, safe='')}")
-        if reply.status == 404:
-            return None
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            raise FeedUnavailable(f"okta: GET user answered {reply.status}")
-        return accept(legacy_id, map_okta_row(okta_columns(reply.body), self._mapping.fieldmap))
+def okta_state(client: OktaClient, options: SourceOptions) -> ApiState:
+    mapping = ReaderMapping(options)
+    return ApiState(
+        client.http,
+        lambda legacy_id: f"/api/v1/users/{quote(legacy_id, safe='')}",
+        lambda native: map_okta_row(okta_columns(native), mapping.fieldmap),
+    )
 
 
 def okta_columns(user: dict[str, Any]) -> dict[str, str]:

@@ -7,6 +7,7 @@ difference that is only a mapping difference. So each LegacyState calls its sour
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from shared.profiles import load_profile
 from shared.records import LegacyUser
 from shared.sources.base import SourceItem, SourceOptions, SourceReject
 from shared.sources.fieldmap import FieldMap
-from shared.sync.feeds.errors import FeedRecordRejected
+from shared.sync.feeds.errors import FeedRecordRejected, FeedUnavailable
+from shared.sync.feeds.http import LegacyHttp
 
 
 def reader_options(source: str, profile: Path | None = None, options: SourceOptions | None = None) -> SourceOptions:
@@ -46,3 +48,27 @@ def flat_strings(values: dict[str, Any]) -> dict[str, str]:
         elif isinstance(value, str | int | float):
             cells[key] = str(value)
     return cells
+
+
+class ApiState:
+    """A LegacyState over a vendor's GET-one-user endpoint: 404 → None (deleted), else the reader's mapping."""
+
+    def __init__(
+        self,
+        http: LegacyHttp,
+        path_for: Callable[[str], str],
+        to_item: Callable[[dict[str, Any]], SourceItem],
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._http = http
+        self._path_for = path_for
+        self._to_item = to_item
+        self._params = params
+
+    async def read_user(self, legacy_id: str) -> LegacyUser | None:
+        reply = await self._http.get(self._path_for(legacy_id), self._params)
+        if reply.status == 404:
+            return None
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            raise FeedUnavailable(f"{self._http.source}: GET user answered {reply.status}")
+        return accept(legacy_id, self._to_item(reply.body))
