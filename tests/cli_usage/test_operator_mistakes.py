@@ -24,6 +24,8 @@ from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
+CSV = str(SAMPLES / "csv" / "users.csv")
+MAPPING = ["--mapping", "{tmp}/m.toml"]
 EXIT_USAGE = 2
 
 
@@ -49,13 +51,13 @@ MISTAKES = [
     Mistake("run-auth0-as-jsonl", ["run", str(SAMPLES / "auth0/users.ndjson"), "--source", "jsonl"],
             "pass --source auth0"),
     Mistake("run-okta-as-csv", ["run", str(SAMPLES / "okta/users.csv"), "--source", "csv"], "pass --source okta"),
-    Mistake("mapping-column-typo", ["plan", str(SAMPLES / "csv/users.csv"), "--source", "csv", "--mapping", "{tmp}/m.toml"],
+    Mistake("mapping-column-typo", ["plan", CSV, "--source", "csv", *MAPPING],
             "closest column: 'email_address'", files={"m.toml": _mapping(('"email_address"', '"email_adress"'))}),
     Mistake("run-mapping-column-typo",
-            ["run", str(SAMPLES / "csv/users.csv"), "--source", "csv", "--mapping", "{tmp}/m.toml"],
+            ["run", CSV, "--source", "csv", *MAPPING],
             "fields.email = 'email_adress' matches no column",
             files={"m.toml": _mapping(('"email_address"', '"email_adress"'))}),
-    Mistake("hash-algorithm-typo", ["plan", str(SAMPLES / "csv/users.csv"), "--source", "csv", "--mapping", "{tmp}/m.toml"],
+    Mistake("hash-algorithm-typo", ["plan", CSV, "--source", "csv", *MAPPING],
             "unknown hash algorithm 'sha265'; known:", files={"m.toml": _mapping(('"sha256"', '"sha265"'))}),
     Mistake("chunk-size-negative", ["run", str(SAMPLES / "users.jsonl"), "--source", "jsonl", "--chunk-size", "-5"],
             "--chunk-size must be between 1 and 5000"),
@@ -68,7 +70,7 @@ MISTAKES = [
             files={"empty.jsonl": ""}),
     Mistake("csv-as-jsonl", ["plan", "{tmp}/users.csv", "--source", "jsonl"], "pass --source csv",
             files={"users.csv": "legacyId,email\nc1,c1@example.com\n"}),
-    Mistake("unknown-mapping-key", ["plan", str(SAMPLES / "csv/users.csv"), "--source", "csv", "--mapping", "{tmp}/m.toml"],
+    Mistake("unknown-mapping-key", ["plan", CSV, "--source", "csv", *MAPPING],
             "'emial' is not an interchange field", files={"m.toml": _mapping(("email = ", "emial = "))}),
     Mistake("mapping-for-another-source",
             ["plan", str(SAMPLES / "okta/users.csv"), "--source", "okta", "--mapping", "{tmp}/m.toml"],
@@ -79,7 +81,9 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
-def test_mistake_gets_one_line_naming_the_fix(mistake: Mistake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mistake_gets_one_line_naming_the_fix(
+    mistake: Mistake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # a default ./migration or ./plan would land here, and is checked below
     for name, content in mistake.files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
