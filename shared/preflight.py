@@ -1,4 +1,4 @@
-"""Entra's documented constraints (ENTRA.md), checked before anything is sent to Graph.
+"""Entra's documented constraints (docs/limits.md), checked before anything is sent to Graph.
 
 Each check returns None when the value is acceptable, or a (Reason, message) pair. Messages name the
 field and the rule, never the value (values can be personal data or secrets).
