@@ -24,6 +24,7 @@ from shared.outcomes import RunState
 from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
+from shared.stages import queue_routes
 
 logger = logging.getLogger(__name__)
 console = Console()
@@ -70,7 +71,7 @@ async def execute_run(
             parts.queue,
             parts.ports,
             workflow,
-            [settings.EXPORT_DROPS_QUEUE, settings.IMPORT_CHUNKS_QUEUE, settings.RUN_EVENTS_QUEUE],
+            queue_routes(settings),
             # Two chunks in flight per app registration keep every lane's budget busy.
             concurrency=2 * max(1, len(settings.APP_IDS)),
         )
