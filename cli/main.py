@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -19,9 +20,18 @@ for module in (demo_cmd, plan_cmd, run_cmd, jit_cmd, emulator_cmd):
     module.register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ciam-migrate {metadata.version('ciam-migrate')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _configure(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
 

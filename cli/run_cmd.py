@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.local_host import LocalHost, RunStopped
+from cli.option_limits import chunk_size_problem
 from cli.runs import choose_run_id
 from cli.settings_from_options import build_settings, is_loopback
 from shared.bootstrap import local_parts
@@ -21,7 +22,8 @@ from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
 from shared.profiles import ProfileError, load_profile
-from shared.sources import READERS, UnknownSource, get_reader
+from shared.sniff import check_export
+from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
 from shared.stages import queue_routes
 
 logger = logging.getLogger(__name__)
@@ -125,7 +127,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         export: Annotated[Path, typer.Argument(help="The export file (gzip accepted).")],
-        source: Annotated[str, typer.Option(help=f"Export format: {', '.join(sorted(READERS))}.")] = "jsonl",
+        source: Annotated[
+            str | None, typer.Option(help=f"Export format (required): {', '.join(sorted(READERS))}.")
+        ] = None,
         state: Annotated[str, typer.Option(help="State directory: ledger, queue, chunks, reports.")] = "./migration",
         mapping: Annotated[
             Path | None, typer.Option(help="Mapping profile (TOML) laid over the source's default.")
@@ -138,16 +142,22 @@ def register(app: typer.Typer) -> None:
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
     ) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
+        if source is None:  # no silent default: a wrong format rejects every record
+            typer.echo(f"error: --source is required: one of {', '.join(sorted(READERS))}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        if problem := chunk_size_problem(chunk_size):
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(EXIT_USAGE)
         try:
             get_reader(source)
-            load_profile(source, mapping)
+            check_export(export, source, load_profile(source, mapping), mapping)  # before anything is written
             settings = _default_extensions_app_id(
                 build_settings(
                     state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
                     extensions_app_id=extensions_app_id, time_scale=time_scale, chunk_size=chunk_size,
                 )
             )  # fmt: skip
-        except (UnknownSource, ProfileError, ValueError) as exc:
+        except (UnknownSource, ProfileError, UnreadableExport, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         if not export.is_file():

@@ -88,7 +88,7 @@ class EmulatorConfig(BaseModel):
     state_file: Path | None = None
     state_save_interval_s: float = Field(5.0, gt=0)
     quotas: Quotas = Field(default_factory=Quotas)
-    # Entra's doc: local accounts need passwordPolicies=DisablePasswordExpiration (ENTRA.md).
+    # Entra's doc: local accounts need passwordPolicies=DisablePasswordExpiration (docs/limits.md).
     require_disable_password_expiration: bool = True
     # Pre-creating social users in an external tenant is *unconfirmed*; Graph's B2C docs accept
     # them, so we do by default. False answers 400, to rehearse a tenant that refuses them.

@@ -1,7 +1,7 @@
 """One Settings for the whole app. Field names are the app-setting names (see local.settings.example.json).
 
 Nothing else reads os.environ. Nested settings use "__", e.g. ServiceBusConnection__fullyQualifiedNamespace.
-Defaults are Entra's documented values (ENTRA.md); `time_scale` > 1 only ever applies to the emulator.
+Defaults are Entra's documented values (docs/limits.md); `time_scale` > 1 only ever applies to the emulator.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Mapping: LegacyUser → TargetUser (the POST /users body), or a rejection with a reason code.
 
 Deterministic except for the random password given to users who don't bring a usable plaintext one;
-planning and import map the same record the same way. Rules and their sources are in ENTRA.md.
+planning and import map the same record the same way. Rules and their sources are in docs/limits.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entra's documented constraints (ENTRA.md), checked before anything is sent to Graph.
+"""Entra's documented constraints (docs/limits.md), checked before anything is sent to Graph.
 
 Each check returns None when the value is acceptable, or a (Reason, message) pair. Messages name the
 field and the rule, never the value (values can be personal data or secrets).
@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shared.entra_limits import MAX_EXTENSION_STRING
 from shared.reasons import Reason
 
 Problem = tuple[Reason, str]
 
 MAX_ISSUER_ASSIGNED_ID = 64
 MAX_ISSUER = 512
-MAX_STRING_ATTRIBUTE = 256
+MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING  # the emulator enforces the same number
 MAX_EXTENSION_ATTRIBUTES = 100
 MAX_DISPLAY_NAME = 256
 PASSWORD_MIN, PASSWORD_MAX = 8, 256

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.mapping import MappingOptions
+from shared.passwords import SUPPORTED_ALGORITHMS
 from shared.profiles.transforms import TRANSFORM_NAMES, is_valid_region
 from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
 from shared.sources.base import SourceOptions
@@ -87,6 +88,13 @@ class HashConfig(_Section):
     encoding: Literal["hex", "base64"] | None = None  # md5/sha*/hmac-*
     salt_position: Literal["prefix", "suffix"] | None = None
     key: str | None = None  # hmac-* (base64)
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        if value not in SUPPORTED_ALGORITHMS:
+            raise ValueError(f"unknown hash algorithm {value!r}; known: {', '.join(sorted(SUPPORTED_ALGORITHMS))}")
+        return value
 
     @field_validator("signer_key", "salt_separator", "key")
     @classmethod
