@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from cli.plan_cmd import print_summary
-from cli.run_cmd import execute_run, summarise
+from cli.run_cmd import run_and_report, summarise
 from cli.settings_from_options import build_settings
 from emulator import DEFAULT_EXTENSIONS_APP_ID, EmulatorConfig, run_in_thread
 from shared.planning import plan_document, plan_export, write_plan
@@ -53,11 +53,9 @@ def register(app: typer.Typer) -> None:
                 time_scale=time_scale,
             )  # fmt: skip
             out.rule(f"2. Import into the emulated tenant at {emulator.base_url} (faults: {DEMO_FAULTS})")
-            first = asyncio.run(execute_run(export.resolve(), "jsonl", settings))
-            code = summarise(first, settings)
+            code = summarise(*asyncio.run(run_and_report(export.resolve(), "jsonl", settings)), settings)
             out.rule("3. Import the same export again: everyone is already present, nothing is created twice")
-            second = asyncio.run(execute_run(export.resolve(), "jsonl", settings))
-            summarise(second, settings)
+            summarise(*asyncio.run(run_and_report(export.resolve(), "jsonl", settings)), settings)
             out.rule("Done")
             out.print(f"Inspect: ciam-migrate status --state {state}")
         finally:

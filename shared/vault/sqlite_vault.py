@@ -9,10 +9,10 @@ Deleting uses SQLite's secure_delete so freed pages are zeroed (R24). Idempotent
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.adapters.local.db import connect
 from shared.ports import StoredCredential
 from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
 from shared.vault.wrappers import KeyWrapper
@@ -34,11 +34,8 @@ class SqliteCredentialVault:
     (or `shared.vault.open_local_vault(state)`)."""
 
     def __init__(self, path: Path, wrapper: KeyWrapper) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._wrapper = wrapper
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path)  # WAL; a full or read-only disk raises StateUnavailable naming the file
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 

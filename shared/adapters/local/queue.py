@@ -130,6 +130,15 @@ class SqliteQueue:
             (reason[:500], received.message_id),
         )
 
+    def cancel_run(self, run_id: str) -> int:
+        """Settle every unsettled message of one run unprocessed (`run --abandon`). Returns how many."""
+        cur = self._conn.execute(
+            "UPDATE messages SET state='cancelled', lock_token=NULL "
+            "WHERE state IN ('ready','leased') AND json_extract(body, '$.run_id') = ?",
+            (run_id,),
+        )
+        return cur.rowcount
+
     def next_visible_in(self, queues: Sequence[str]) -> float | None:
         """Seconds until the next ready message of these queues becomes visible (None: nothing waiting)."""
         marks = ",".join("?" * len(queues))
