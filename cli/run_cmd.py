@@ -249,7 +249,13 @@ async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int]]:
     from shared.adapters.local.queue import SqliteQueue
 
     db = Path(settings.STATE_DIR) / "migration.db"
-    ledger, queue = SqliteLedger(db), SqliteQueue(db)
+    # Read-only: `status` never writes, so it also works on a read-only or full disk.
+    ledger = SqliteLedger(db, read_only=True)
+    try:
+        queue = SqliteQueue(db, read_only=True)
+    except BaseException:
+        ledger.close()
+        raise
     try:
         return await ledger.list_runs(), queue.counts()
     finally:

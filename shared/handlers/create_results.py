@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.workflow import Workflow
@@ -21,6 +23,27 @@ logger = logging.getLogger(__name__)
 
 LOOKUP_ATTEMPTS = 3
 LOOKUP_DELAY_S = 0.2
+LOOKUP_CONCURRENCY = 8  # identity lookups in flight per chunk: a conflict-heavy chunk doesn't settle one by one
+T = TypeVar("T")
+
+
+async def bounded_gather(calls: Sequence[Awaitable[T]], limit: int = LOOKUP_CONCURRENCY) -> list[T]:
+    """Await every call, at most `limit` at a time; results in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+async def settle_all(
+    progress: ChunkProgress, targets: dict[str, TargetUser], results: Sequence[CreateResult]
+) -> list[CreateResult]:
+    """Settle every result (lookups run concurrently); the results whose users stay open."""
+    settled = await bounded_gather([settle(progress, targets[r.legacy_id], r) for r in results])
+    return [r for r, done in zip(results, settled, strict=True) if not done]
 
 
 async def settle(progress: ChunkProgress, target: TargetUser, result: CreateResult) -> bool:

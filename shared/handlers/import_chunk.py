@@ -15,7 +15,7 @@ import logging
 from datetime import timedelta
 
 from shared.handlers.chunk_progress import ChunkProgress
-from shared.handlers.create_results import give_up, settle
+from shared.handlers.create_results import bounded_gather, give_up, settle_all
 from shared.handlers.jit_credentials import store_jit_credentials
 from shared.handlers.options import mapping_from_dict
 from shared.handlers.workflow import Workflow
@@ -48,11 +48,10 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
 
     results = await ports.directory.create_users(to_send) if to_send else []
     targets = {t.legacy_id: t for t in to_send}
-    still_open = [r for r in results if not await settle(progress, targets[r.legacy_id], r)]
+    still_open = await settle_all(progress, targets, results)
     last_attempt = bool(still_open) and command.attempt + 1 >= workflow.max_attempts
     if last_attempt:
-        for result in still_open:
-            await give_up(progress, targets[result.legacy_id], result, workflow)
+        await bounded_gather([give_up(progress, targets[r.legacy_id], r, workflow) for r in still_open])
     await store_jit_credentials(progress, targets)  # vault first: see jit_credentials
     await progress.flush()
 

@@ -8,6 +8,7 @@ stops instead of retrying a write the disk cannot take. Nothing is half-written:
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -79,7 +80,11 @@ class _StateConnection(sqlite3.Connection):
             raise unavailable(self.state_path, exc) or exc from None
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection for the state's database. `read_only` (for `status`) never writes and also opens a state on
+    read-only media, where a WAL database can't create its shared-memory file (then it is opened immutable)."""
+    if read_only:
+        return _connect_read_only(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
@@ -89,12 +94,31 @@ def connect(path: Path) -> sqlite3.Connection:
         raise unavailable(path, exc) or exc from None
     assert isinstance(conn, _StateConnection)
     conn.state_path = str(path)
-    conn.execute("PRAGMA busy_timeout=30000")
     try:
+        conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
     except StateUnavailable as exc:
-        if not exc.cause.startswith("read-only"):
-            raise
-        # A read-only state can still be read (`status`); writes will say read-only when they come.
-    conn.execute("PRAGMA synchronous=NORMAL")
+        conn.close()
+        if exc.cause.startswith("cannot open") and not os.access(path.parent, os.W_OK):
+            raise StateUnavailable(path, f"read-only ({_FIXES['read-only']})") from None
+        raise
     return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    last: BaseException | None = None
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            conn = sqlite3.connect(
+                f"file:{path}?{mode}", uri=True, isolation_level=None, check_same_thread=False,
+                factory=_StateConnection,
+            )  # fmt: skip
+            assert isinstance(conn, _StateConnection)
+            conn.state_path = str(path)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file for real
+            return conn
+        except (sqlite3.DatabaseError, StateUnavailable) as exc:
+            last = exc
+    assert last is not None
+    raise (last if isinstance(last, StateUnavailable) else unavailable(path, last) or last) from None

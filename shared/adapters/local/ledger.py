@@ -62,8 +62,10 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
 
 
 class SqliteLedger:
-    def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self._conn = connect(path, read_only=read_only)
+        if read_only:
+            return
         self._conn.executescript(_SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ledger)")}
         if "create_sent" not in columns:  # a state directory from before create_sent existed

@@ -49,9 +49,17 @@ class Received:
 
 
 class SqliteQueue:
-    def __init__(self, path: Path, *, max_delivery_count: int = 10, clock: Callable[[], float] = time.time) -> None:
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_delivery_count: int = 10,
+        clock: Callable[[], float] = time.time,
+        read_only: bool = False,
+    ) -> None:
+        self._conn = connect(path, read_only=read_only)
+        if not read_only:
+            self._conn.executescript(_SCHEMA)
         self.max_delivery_count = max_delivery_count
         self._clock = clock
 
