@@ -14,14 +14,15 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.errors import Permanent
 from shared.outcomes import RunState
 
 
-class OtherRunUnfinished(Exception):
+class OtherRunUnfinished(Permanent):
     """Another run in this state directory is unfinished. str() is the one-line error naming both choices."""
 
 
-class UnknownRun(Exception):
+class UnknownRun(Permanent, LookupError):
     """--resume/--abandon named a run this state directory does not hold (or cannot take that choice)."""
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from shared.errors import RunNotFound
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.create_results import bounded_gather, give_up, settle_all
 from shared.handlers.jit_credentials import store_jit_credentials
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -> list[Envelope]:
     run = await ports.ledger.get_run(command.run_id)
     if run is None:
-        raise LookupError(f"run {command.run_id} is not in the ledger; was its export planned?")
+        raise RunNotFound(f"run {command.run_id} is not in the ledger; was its export planned?")
     if run.abandoned_at is not None:
         logger.info("chunk %s belongs to abandoned run %s: dropped", command.chunk_id, command.run_id)
         return []

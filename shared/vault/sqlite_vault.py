@@ -76,10 +76,13 @@ class SqliteCredentialVault:
             credential = await self._open(object_id, row)
             return Lookup(credential, credential.password_hash)
         # A random row, so the dummy verifications are weighted like the vault's mix of algorithms.
-        decoy = self._db.execute(
-            "SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials WHERE rowid >= "
-            "(SELECT abs(random()) % max(rowid) + 1 FROM credentials) LIMIT 1"
-        ).fetchone() or self._db.execute("SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials LIMIT 1").fetchone()
+        columns = "SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials"
+        decoy = (
+            self._db.execute(
+                f"{columns} WHERE rowid >= (SELECT abs(random()) % max(rowid) + 1 FROM credentials) LIMIT 1"
+            ).fetchone()
+            or self._db.execute(f"{columns} LIMIT 1").fetchone()
+        )
         if decoy is None:
             return Lookup(None, None)
         opened = await self._open(decoy[0], (decoy[1], decoy[2], decoy[3]))

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from shared.errors import Permanent
 
-class StateUnavailable(Exception):
+
+class StateUnavailable(Permanent):
     """The state directory cannot be read or written. str() names the path, the cause and what to do."""
 
     def __init__(self, path: Path | str, cause: str) -> None:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from shared.adapters.local.db import unavailable
 from shared.chunk_codec import chunk_name, decode_chunk, encode_chunk
+from shared.errors import Permanent
 from shared.ports import ChunkEntry
 from shared.sealing import Sealer
 
 LOCK_NAME = "run.lock"
 
 
-class StateInUse(Exception):
+class StateInUse(Permanent):
     """Another process holds the state directory's run lock. str() says which and what to do."""
 
 
