@@ -12,7 +12,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -49,20 +49,11 @@ def _default_extensions_app_id(settings: Settings) -> Settings:
     raise typer.BadParameter("--extensions-app-id (the b2c-extensions-app's appId) is required for a real tenant")
 
 
-async def execute_run(
-    export: Path,
-    source: str,
-    settings: Settings,
-    *,
-    mapping: Path | None = None,
-    show_progress: bool = True,
-    resume: str | None = None,
-    abandon: str | None = None,
-) -> RunState:
-    """Plan and import `export` in local mode until the run completes; resumes an unfinished run."""
-    final, _ = await run_and_report(
-        export, source, settings, mapping=mapping, show_progress=show_progress, resume=resume, abandon=abandon
-    )
+async def execute_run(export: Path, source: str, settings: Settings, **options: Any) -> RunState:
+    """Plan and import `export` in local mode until the run completes; resumes an unfinished run.
+
+    `options` are run_and_report's (mapping, show_progress, resume, abandon)."""
+    final, _ = await run_and_report(export, source, settings, **options)
     return final
 
 
