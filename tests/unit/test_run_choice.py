@@ -28,7 +28,7 @@ def test_the_same_export_resumes_its_unfinished_run(tmp_path: Path) -> None:
 def test_a_changed_export_is_refused_while_another_run_is_unfinished_naming_both_choices(tmp_path: Path) -> None:
     export = tmp_path / "users.jsonl"
     export.write_text("{}\n")
-    with pytest.raises(OtherRunUnfinished, match="--resume jsonl-old-01.*--abandon jsonl-old-01"):
+    with pytest.raises(OtherRunUnfinished, match=r"--resume jsonl-old-01.*--abandon jsonl-old-01"):
         choose_run("jsonl", export, [run("jsonl-old-01")])
 
 
