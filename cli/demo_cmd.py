@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.plan_cmd import print_summary
-from cli.run_cmd import execute_run, summarise
+from cli.run_cmd import run_and_report, summarise
 from cli.settings_from_options import build_settings
 from emulator import DEFAULT_EXTENSIONS_APP_ID, EmulatorConfig, Quotas, run_in_thread
 from shared.outcomes import RunState
@@ -68,12 +68,11 @@ def register(app: typer.Typer) -> None:
                 f"2. Import into the emulated tenant at {emulator.base_url} "
                 f"(faults {DEMO_FAULTS}; {DEMO_APP_WRITES} writes per app per window)"
             )
-            first = asyncio.run(execute_run(export.resolve(), "jsonl", settings))
-            code = summarise(first, settings)
+            first, first_report = asyncio.run(run_and_report(export.resolve(), "jsonl", settings))
+            code = summarise(first, first_report, settings)
             print_resolutions(out, fetch_stats(emulator.base_url), continuations(state), first)
             out.rule("3. Import the same export again: everyone is already present, nothing is created twice")
-            second = asyncio.run(execute_run(export.resolve(), "jsonl", settings))
-            summarise(second, settings)
+            summarise(*asyncio.run(run_and_report(export.resolve(), "jsonl", settings)), settings)
             out.rule("Done")
             out.print(f"Inspect: {cli_hint()} status --state {state}")
         finally:

@@ -1,12 +1,18 @@
-"""`ciam-migrate run` and `ciam-migrate status`: import an export into the tenant, resumably."""
+"""`ciam-migrate run` and `ciam-migrate status`: import an export into the tenant, resumably.
+
+Exit codes: 0 done, 1 finished with failed users (or not finished), 2 cannot start or go on (bad
+option, another run unfinished in the state, state in use by another process, state disk full,
+read-only or corrupt, unreadable export) — each with one line on stderr saying what to do.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,10 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.local_host import LocalHost, RunStopped
 from cli.option_limits import chunk_size_problem
-from cli.runs import choose_run_id
+from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run, run_word
 from cli.settings_from_options import build_settings, is_loopback
-from shared.bootstrap import local_parts
+from shared.adapters.local.db import StateUnavailable
+from shared.adapters.local.files import StateInUse, state_lock
+from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
+from shared.handlers.report import RunReport, load_report
 from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
@@ -42,85 +51,110 @@ def _default_extensions_app_id(settings: Settings) -> Settings:
     raise typer.BadParameter("--extensions-app-id (the b2c-extensions-app's appId) is required for a real tenant")
 
 
-async def execute_run(
-    export: Path, source: str, settings: Settings, *, mapping: Path | None = None, show_progress: bool = True
-) -> RunState:
-    """Plan and import `export` in local mode until the run completes; resumes an unfinished run."""
-    parts = local_parts(settings)
-    try:
-        run_id, resuming = choose_run_id(source, export, await parts.ledger.list_runs())
-        if resuming:
-            console.print(f"Resuming run [bold]{run_id}[/]")
-        workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
-        await parts.queue.send_all(
-            [
-                Envelope(
-                    id=envelope_id(run_id, "plan", "export"),
-                    queue=settings.EXPORT_DROPS_QUEUE,
-                    payload=PlanExport(
-                        run_id=run_id,
-                        source=source,
-                        export_ref=str(export),
-                        mapping_ref=str(mapping) if mapping else None,
-                        chunk_size=settings.CHUNK_SIZE,
-                    ),
-                )
-            ]
-        )
-        host = LocalHost(
-            parts.queue,
-            parts.ports,
-            workflow,
-            queue_routes(settings),
-            # Two chunks in flight per app registration keep every lane's budget busy.
-            concurrency=2 * max(1, len(settings.APP_IDS)),
-        )
-        if not show_progress:
-            final = await host.run_until_complete(run_id)
-        else:
-            with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=console, transient=False,
-            ) as progress:  # fmt: skip
-                task = progress.add_task("planning export", total=None)
+async def execute_run(export: Path, source: str, settings: Settings, **options: Any) -> RunState:
+    """Plan and import `export` in local mode until the run completes; resumes an unfinished run.
 
-                def tick(run: RunState | None) -> None:
-                    if run is None or run.total is None:
-                        return
-                    valid = run.total - (run.rejected or 0)
-                    done = run.created + run.already_present + run.failed
-                    progress.update(task, description="importing users", total=valid, completed=done)
-
-                final = await host.run_until_complete(run_id, tick)
-        if final is None:
-            raise RuntimeError(f"run {run_id} vanished from the ledger")
-        return final
-    finally:
-        await parts.close()
+    `options` are run_and_report's (mapping, show_progress, resume, abandon)."""
+    final, _ = await run_and_report(export, source, settings, **options)
+    return final
 
 
-def summarise(run: RunState, settings: Settings) -> int:
+async def run_and_report(
+    export: Path,
+    source: str,
+    settings: Settings,
+    *,
+    mapping: Path | None = None,
+    show_progress: bool = True,
+    resume: str | None = None,
+    abandon: str | None = None,
+) -> tuple[RunState, RunReport | None]:
+    """`execute_run`, plus the run's report when it finished. Holds the state directory's run lock throughout.
+
+    Raises StateInUse, StateUnavailable, OtherRunUnfinished, UnknownRun, RunStopped: each one line.
+    """
+    with state_lock(Path(settings.STATE_DIR)):
+        parts = local_parts(settings)
+        try:
+            if abandon is not None:
+                await _abandon(parts, abandon)
+            choice = choose_run(source, export, await parts.ledger.list_runs(), resume=resume)
+            if choice.resuming:
+                console.print(f"Resuming run [bold]{choice.run_id}[/]")
+            final = await _drive(parts, settings, choice.run_id, PlanExport(
+                run_id=choice.run_id, source=source, export_ref=choice.export_ref or str(export),
+                mapping_ref=str(mapping) if mapping else None, chunk_size=settings.CHUNK_SIZE,
+            ), show_progress)  # fmt: skip
+            if final is None:
+                raise RuntimeError(f"run {choice.run_id} vanished from the ledger")
+            report = await load_report(parts.ports.artifacts, final.run_id) if final.finished_at else None
+            return final, report
+        finally:
+            await parts.close()
+
+
+async def _abandon(parts: LocalHostParts, run_id: str) -> None:
+    """Cancel a run's open chunks and mark it abandoned: its users already created stay, nothing more is sent."""
+    run = abandonable(run_id, await parts.ledger.list_runs())
+    cancelled = parts.queue.cancel_run(run_id)
+    await parts.ledger.save_run(run.model_copy(update={"abandoned_at": datetime.now(UTC)}))
+    console.print(f"Abandoned run [bold]{run_id}[/]: {cancelled} open messages cancelled")
+
+
+async def _drive(
+    parts: LocalHostParts, settings: Settings, run_id: str, plan: PlanExport, show_progress: bool
+) -> RunState | None:
+    workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
+    await parts.queue.send_all(
+        [Envelope(id=envelope_id(run_id, "plan", "export"), queue=settings.EXPORT_DROPS_QUEUE, payload=plan)]
+    )
+    host = LocalHost(
+        parts.queue,
+        parts.ports,
+        workflow,
+        queue_routes(settings),
+        # Two chunks in flight per app registration keep every lane's budget busy.
+        concurrency=2 * max(1, len(settings.APP_IDS)),
+    )
+    if not show_progress:
+        return await host.run_until_complete(run_id)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("planning export", total=None)
+
+        def tick(run: RunState | None) -> None:
+            if run is None or run.total is None:
+                return
+            valid = run.total - (run.rejected or 0)
+            done = run.created + run.already_present + run.failed
+            progress.update(task, description="importing users", total=valid, completed=done)
+
+        return await host.run_until_complete(run_id, tick)
+
+
+def summarise(run: RunState, report: RunReport | None, settings: Settings) -> int:
     """Print the run's outcome and where its report is; return the exit code it deserves."""
-    report_path = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
-    if run.finished_at is None:
+    if run.finished_at is None or report is None:
         console.print(f"[yellow]Run {run.run_id} is not finished[/]; run the same command again to resume.")
         return EXIT_FAILURES
-    report = json.loads(report_path.read_text())
-    counts = report["counts"]
+    counts = report.counts
     console.print(
-        f"[bold]Run {run.run_id}[/]: {counts['total']} records → created {counts['created']}, "
-        f"already present {counts['already_present']}, rejected {counts['rejected']}, failed {counts['failed']}"
+        f"[bold]Run {run.run_id}[/]: {counts.total} records → created {counts.created}, "
+        f"already present {counts.already_present}, rejected {counts.rejected}, failed {counts.failed}"
     )
-    tp = report["throughput"]
+    tp = report.throughput
     speed = (
-        f"{tp['users_per_second']} users/s, write-quota utilisation {tp['write_quota_utilisation']:.0%}."
-        if counts["created"]
+        f"{tp.users_per_second} users/s, write-quota utilisation {tp.write_quota_utilisation:.0%}."
+        if counts.created
         else "Nothing needed writing."
     )
+    report_path = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
     console.print(f"{speed} Report: {report_path}")
-    if report["by_reason"]:
-        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report["by_reason"].items()))
-    return EXIT_FAILURES if counts["failed"] else EXIT_OK
+    if report.by_reason:
+        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report.by_reason.items()))
+    return EXIT_FAILURES if counts.failed else EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
@@ -140,6 +174,12 @@ def register(app: typer.Typer) -> None:
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         chunk_size: Annotated[int | None, typer.Option(help="Users per chunk.")] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
+        resume: Annotated[
+            str | None, typer.Option(help="Finish this unfinished run (planned from another export) first.")
+        ] = None,
+        abandon: Annotated[
+            str | None, typer.Option(help="Cancel this unfinished run's open chunks, then run the export.")
+        ] = None,
     ) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
         if source is None:  # no silent default: a wrong format rejects every record
@@ -164,13 +204,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:
-            final = asyncio.run(
-                execute_run(export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None)
-            )
-        except RunStopped as exc:
+            final, report = asyncio.run(
+                run_and_report(
+                    export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None,
+                    resume=resume, abandon=abandon,
+                )
+            )  # fmt: skip
+        except (RunStopped, StateUnavailable, StateInUse, OtherRunUnfinished, UnknownRun) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        raise typer.Exit(summarise(final, settings))
+        raise typer.Exit(summarise(final, report, settings))
 
     @app.command()
     def status(
@@ -182,14 +225,18 @@ def register(app: typer.Typer) -> None:
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
             typer.echo(f"error: {state}: no migration state here", err=True)
             raise typer.Exit(EXIT_USAGE)
-        runs, queue_counts = asyncio.run(_status(settings))
+        try:
+            runs, queue_counts = asyncio.run(_status(settings))
+        except StateUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         if as_json:
             typer.echo(json.dumps({"runs": [r.model_dump(mode="json", exclude={"mapping"}) for r in runs],
                                    "queue": queue_counts}, indent=2))  # fmt: skip
             return
         out = Console()
         for run in runs:
-            state_word = "finished" if run.finished_at else ("stopped: " + run.error if run.error else "in progress")
+            state_word = run_word(run)
             planned = f"{run.chunks_reported}/{run.chunks} chunks" if run.chunks is not None else "planning"
             out.print(
                 f"[bold]{run.run_id}[/] ({run.source}) {state_word} — {planned}; total {run.total}, "
@@ -204,7 +251,13 @@ async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int]]:
     from shared.adapters.local.queue import SqliteQueue
 
     db = Path(settings.STATE_DIR) / "migration.db"
-    ledger, queue = SqliteLedger(db), SqliteQueue(db)
+    # Read-only: `status` never writes, so it also works on a read-only or full disk.
+    ledger = SqliteLedger(db, read_only=True)
+    try:
+        queue = SqliteQueue(db, read_only=True)
+    except BaseException:
+        ledger.close()
+        raise
     try:
         return await ledger.list_runs(), queue.counts()
     finally:

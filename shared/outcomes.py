@@ -1,8 +1,9 @@
 """What happened to each legacy user: the ledger's vocabulary.
 
 Every input record ends in exactly one of created, already_present, rejected or failed. `pending` is
-the intent written before a create is sent (checkpoint before emit): a later ObjectConflict for a
-pending user means our own earlier write committed, so it resolves to created.
+the intent written before a create is sent (checkpoint before emit) and stays while the user is open
+(throttled, transient, lag). `create_sent` stays true on every later row of that user: a create we
+ever sent makes a later ObjectConflict ours (→ created), whatever the attempt or run that meets it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Outcome(StrEnum):
     PENDING = "pending"
-    DEFERRED = "deferred"  # refused for now (429) before anything was written: certainly not created
+    DEFERRED = "deferred"  # written by versions before 0.2 for a throttled user; its create had been sent
     CREATED = "created"
     ALREADY_PRESENT = "already_present"
     REJECTED = "rejected"
@@ -24,6 +25,7 @@ class Outcome(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset({Outcome.CREATED, Outcome.ALREADY_PRESENT, Outcome.REJECTED, Outcome.FAILED})
+SENT_OUTCOMES = frozenset({Outcome.PENDING, Outcome.DEFERRED})  # rows only written once a create was on its way
 
 
 class LedgerEntry(BaseModel):
@@ -41,6 +43,7 @@ class LedgerEntry(BaseModel):
     line: int | None = None
     chunk_id: str | None = None
     updated_at: datetime
+    create_sent: bool = False  # a create for this user left the process at least once (ours until proven otherwise)
 
 
 class RejectedRecord(BaseModel):
@@ -68,6 +71,7 @@ class RunState(BaseModel):
     finished_at: datetime | None = None
     mapping: dict[str, Any] = {}  # MappingOptions as planned, so every chunk maps the same way
     error: str | None = None  # set when the export could not be read at all
+    abandoned_at: datetime | None = None  # `run --abandon`: its open chunks were cancelled, it never finishes
     total: int | None = None
     rejected: int | None = None
     reject_reasons: dict[str, int] = {}

@@ -48,6 +48,9 @@ class ArtifactStore(Protocol):
     """Run artifacts: report.json, rejects.jsonl, failures.jsonl, id-map.csv."""
 
     async def write_text(self, run_id: str, name: str, text: str) -> None: ...
+    async def read_text(self, run_id: str, name: str) -> str:
+        """Raises FileNotFoundError when the artifact was never written."""
+
     async def append_lines(self, run_id: str, name: str, lines: Sequence[str]) -> None: ...
     def location(self, run_id: str) -> str: ...
 

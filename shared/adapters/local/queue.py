@@ -49,9 +49,17 @@ class Received:
 
 
 class SqliteQueue:
-    def __init__(self, path: Path, *, max_delivery_count: int = 10, clock: Callable[[], float] = time.time) -> None:
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_delivery_count: int = 10,
+        clock: Callable[[], float] = time.time,
+        read_only: bool = False,
+    ) -> None:
+        self._conn = connect(path, read_only=read_only)
+        if not read_only:
+            self._conn.executescript(_SCHEMA)
         self.max_delivery_count = max_delivery_count
         self._clock = clock
 
@@ -129,6 +137,15 @@ class SqliteQueue:
             "UPDATE messages SET state='dead', lock_token=NULL, dead_reason=? WHERE id=?",
             (reason[:500], received.message_id),
         )
+
+    def cancel_run(self, run_id: str) -> int:
+        """Settle every unsettled message of one run unprocessed (`run --abandon`). Returns how many."""
+        cur = self._conn.execute(
+            "UPDATE messages SET state='cancelled', lock_token=NULL "
+            "WHERE state IN ('ready','leased') AND json_extract(body, '$.run_id') = ?",
+            (run_id,),
+        )
+        return cur.rowcount
 
     def next_visible_in(self, queues: Sequence[str]) -> float | None:
         """Seconds until the next ready message of these queues becomes visible (None: nothing waiting)."""
