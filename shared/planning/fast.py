@@ -38,7 +38,7 @@ from shared.preflight import (
     check_username,
     is_e164,
 )
-from shared.reasons import Reason
+from shared.reasons import MAX_KEY_ECHO, Reason, safe_key, shown_algorithm
 from shared.records import PasswordHash
 
 # LegacyUser's fields by alias, and the check the fast path makes on each (see accepts).
@@ -234,7 +234,7 @@ class FastPlanner:
             raw = password["hash"]
             inv.password_kinds["hashed"] += 1
             algorithms = inv.hash_algorithms
-            name = raw["algorithm"][:40]
+            name = shown_algorithm(raw["algorithm"])
             if name in algorithms or len(algorithms) < MAX_NAMES:
                 algorithms[name] += 1
             else:
@@ -310,12 +310,13 @@ class FastPlanner:
                 plain = name in good and (
                     kind is bool or kind is int or (kind is str and len(value) <= MAX_STRING_ATTRIBUTE)
                 )
-            seen = seen_by_name.get(name)
+            shown = name if len(name) <= MAX_KEY_ECHO and name in good else safe_key(name)
+            seen = seen_by_name.get(shown)
             if seen is None:
                 if len(seen_by_name) >= MAX_NAMES:
                     inv.attributes_overflow += 1
                     continue
-                seen = seen_by_name[name] = AttributeSeen()
+                seen = seen_by_name[shown] = AttributeSeen()
             seen.users += 1
             types = seen.types
             type_name = type(value).__name__
@@ -332,7 +333,7 @@ class FastPlanner:
         if not supported and password is not None:
             algorithm = password["hash"]["algorithm"]
             return MappingReject(
-                Reason.UNSUPPORTED_HASH, f"password hash algorithm {algorithm[:40]!r} is not supported"
+                Reason.UNSUPPORTED_HASH, f"password hash algorithm {shown_algorithm(algorithm)!r} is not supported"
             )
         mode = self._mode
         if mode == "reset" or password is None:

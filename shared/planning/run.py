@@ -68,8 +68,7 @@ def plan_export(
     """`fast=False` plans every record through LegacyUser and map_user (the reference the tests compare to)."""
     reader = get_reader(profile.source)
     source_options = profile.source_options()
-    unmapped = UnmappedFeatures()
-    source_options.settings["unmapped"] = unmapped
+    unmapped = source_options.unmapped
     options = profile.mapping_options(tenant, PLAN_EXTENSIONS_APP_ID)
     inventory = Inventory()
     legacy_ids = DuplicateGuard()

@@ -11,10 +11,11 @@ import codecs
 import gzip
 import io
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.records import LegacyUser
 
@@ -38,11 +39,59 @@ class SourceReject:
 SourceItem = SourceRecord | SourceReject
 
 
+@dataclass
+class UnmappedFeatures:
+    """Counts vendor features met in the export that have no Entra equivalent (the plan lists them)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, feature: str, users: int = 1) -> None:
+        self.counts[feature] += users
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """A custom attribute the profile declares: its extension name and dataType."""
+
+    name: str
+    type: str = "String"
+
+
+@dataclass(frozen=True)
+class HashSpec:
+    """The profile's [hash] table: the algorithm and its parameters as shared/passwords reads them."""
+
+    algorithm: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+MalformedHash = Literal["reject", "reset"]
+
+
 @dataclass(frozen=True)
 class SourceOptions:
-    """Per-run reader options: the mapping profile's reader section, as plain values."""
+    """Per-run reader options: the mapping profile's reader section, typed.
 
-    settings: dict[str, Any] = field(default_factory=dict)
+    `attributes` is keyed by the source path the value is read from. `unmapped` collects the vendor
+    features the readers meet without an Entra equivalent (the plan lists them).
+    `malformed_hash`: a passwordHash that is not a string is a reject, or (``reset``) a counted warning
+    with the user put on the reset path.
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    transforms: dict[str, list[str]] = field(default_factory=dict)
+    attributes: dict[str, AttributeSpec] = field(default_factory=dict)
+    attributes_from: tuple[str, ...] = ()
+    identity_providers: dict[str, str] = field(default_factory=dict)
+    email_enabled: bool = True
+    username_enabled: bool = True
+    default_phone_region: str | None = None
+    delimiter: str = ","
+    graph_app_id: str | None = None
+    graph_extensions: tuple[str, ...] = ()
+    hash: HashSpec | None = None
+    malformed_hash: MalformedHash = "reject"
+    unmapped: UnmappedFeatures = field(default_factory=UnmappedFeatures, compare=False)
 
 
 class SourceReader(Protocol):
