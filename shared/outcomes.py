@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from shared.mapping import MappingOptions
+from shared.records import RejectedRecord
 
 
 class Outcome(StrEnum):
@@ -43,20 +45,6 @@ class LedgerEntry(BaseModel):
     updated_at: datetime
 
 
-class RejectedRecord(BaseModel):
-    """A record that never reached Graph: the line it came from and why. No secrets, no input values.
-
-    Serialised by alias (legacyId, line, code, message), like failures.jsonl.
-    """
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
-
-    line: int
-    legacy_id: str | None = Field(alias="legacyId")
-    code: str
-    message: str
-
-
 class RunState(BaseModel):
     """A run as the tracker sees it. Complete exactly when every planned chunk has reported."""
 
@@ -66,7 +54,7 @@ class RunState(BaseModel):
     started_at: datetime
     planned_at: datetime | None = None
     finished_at: datetime | None = None
-    mapping: dict[str, Any] = {}  # MappingOptions as planned, so every chunk maps the same way
+    mapping: MappingOptions | None = None  # as planned (types inferred included): every chunk maps the same way
     error: str | None = None  # set when the export could not be read at all
     total: int | None = None
     rejected: int | None = None
@@ -84,3 +72,6 @@ class RunState(BaseModel):
     @property
     def complete(self) -> bool:
         return self.chunks is not None and self.chunks_reported >= self.chunks
+
+
+__all__ = ["LedgerEntry", "Outcome", "RejectedRecord", "RunState"]

@@ -60,10 +60,9 @@ _RFC3339 = re.compile(
     r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-_CLASH_NAMES = {"emailAddress": "emails", "userName": "usernames", "federated": "federated_ids"}
 _MAX_CACHED_NAMES = 4096
 
-IdentityKeys = list[tuple[str, str]]  # (duplicate-guard key, signInType), as run._first_clash builds them
+IdentityKeys = list[tuple[str, str]]  # (guard key, signInType), as admission.identity_key builds them
 
 
 def clean_text(value: str) -> bool:
@@ -380,10 +379,6 @@ class FastPlanner:
         if entries + 1 > MAX_EXTENSION_ATTRIBUTES:
             return MappingReject(Reason.TOO_MANY_ATTRIBUTES, f"more than {MAX_EXTENSION_ATTRIBUTES} custom attributes")
         return None
-
-
-def clash_name(sign_in_type: str) -> str:
-    return _CLASH_NAMES.get(sign_in_type, "identities")
 
 
 def _links_ok(value: Any) -> bool:

@@ -17,26 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from shared.records import LegacyUser
+from shared.records import RejectedRecord, SourceRecord
+
+__all__ = [
+    "AttributeSpec", "HashSpec", "MalformedHash", "SourceItem", "SourceOptions", "SourceReader", "SourceRecord",
+    "SourceReject", "UnknownSource", "UnmappedFeatures", "UnreadableExport", "open_text_lines",
+]  # fmt: skip
 
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    line: int
-    user: LegacyUser
-
-
-@dataclass(frozen=True)
-class SourceReject:
-    line: int
-    legacy_id: str | None
-    code: str
-    message: str
-
-
-SourceItem = SourceRecord | SourceReject
+SourceReject = RejectedRecord  # the one reject type, under the name readers have always used
+SourceItem = SourceRecord | RejectedRecord
 
 
 @dataclass
