@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from shared.mapping import MappingOptions
+from shared.records import RejectedRecord
 
 
 class Outcome(StrEnum):
@@ -46,20 +48,6 @@ class LedgerEntry(BaseModel):
     create_sent: bool = False  # a create for this user left the process at least once (ours until proven otherwise)
 
 
-class RejectedRecord(BaseModel):
-    """A record that never reached Graph: the line it came from and why. No secrets, no input values.
-
-    Serialised by alias (legacyId, line, code, message), like failures.jsonl.
-    """
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
-
-    line: int
-    legacy_id: str | None = Field(alias="legacyId")
-    code: str
-    message: str
-
-
 class RunState(BaseModel):
     """A run as the tracker sees it. Complete exactly when every planned chunk has reported."""
 
@@ -69,7 +57,7 @@ class RunState(BaseModel):
     started_at: datetime
     planned_at: datetime | None = None
     finished_at: datetime | None = None
-    mapping: dict[str, Any] = {}  # MappingOptions as planned, so every chunk maps the same way
+    mapping: MappingOptions | None = None  # as planned (types inferred included): every chunk maps the same way
     error: str | None = None  # set when the export could not be read at all
     abandoned_at: datetime | None = None  # `run --abandon`: its open chunks were cancelled, it never finishes
     total: int | None = None
@@ -88,3 +76,6 @@ class RunState(BaseModel):
     @property
     def complete(self) -> bool:
         return self.chunks is not None and self.chunks_reported >= self.chunks
+
+
+__all__ = ["LedgerEntry", "Outcome", "RejectedRecord", "RunState"]

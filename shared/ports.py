@@ -17,16 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
-from shared.records import LegacyUser, ObjectIdentity, PasswordHash, TargetUser
+from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
 
-
-class ChunkEntry(BaseModel):
-    """One user inside a chunk, with the export line it came from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    line: int
-    user: LegacyUser
+ChunkEntry = SourceRecord  # one user inside a chunk, with its export line: the type readers yield
 
 
 class Queue(Protocol):

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from shared.entra_limits import MAX_EXTENSION_STRING
-from shared.reasons import Reason
+from shared.reasons import Reason, safe_key
 
 Problem = tuple[Reason, str]
 
@@ -82,11 +82,14 @@ def check_password(value: str) -> Problem | None:
 
 def check_attribute(name: str, value: Any) -> Problem | None:
     if not _ATTRIBUTE_NAME.match(name):
-        return Reason.ATTRIBUTE_INVALID, f"attribute {name[:40]!r} is not a valid extension property name"
+        return Reason.ATTRIBUTE_INVALID, f"attribute {safe_key(name)!r} is not a valid extension property name"
     if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
-        return Reason.ATTRIBUTE_TOO_LONG, f"attribute {name!r} is longer than {MAX_STRING_ATTRIBUTE} characters"
+        return (
+            Reason.ATTRIBUTE_TOO_LONG,
+            f"attribute {safe_key(name)!r} is longer than {MAX_STRING_ATTRIBUTE} characters",
+        )
     if not isinstance(value, str | bool | int) or value is None:
-        return Reason.ATTRIBUTE_INVALID, f"attribute {name!r} must be a string, boolean or integer"
+        return Reason.ATTRIBUTE_INVALID, f"attribute {safe_key(name)!r} must be a string, boolean or integer"
     return None
 
 

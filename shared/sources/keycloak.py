@@ -41,9 +41,12 @@ def export_files(path: Path) -> list[Path]:
 
 def read_keycloak(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    providers = options.identity_providers
     for file in export_files(path):
         for line, native in stream_array(file, frozenset({"users"}), what="Keycloak realm"):
+            if isinstance(native, SourceReject):
+                yield native
+                continue
             if not isinstance(native, dict):
                 yield SourceReject(line, None, Reason.INVALID_RECORD, "a user must be a JSON object")
                 continue
@@ -102,7 +105,7 @@ def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict
 def from_keycloak_otp(credential: dict[str, Any]) -> str | None:
     try:
         secret = json.loads(str(credential.get("secretData") or "{}"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     value = secret.get("value") if isinstance(secret, dict) else None
     return str(value) if value else None
