@@ -45,6 +45,12 @@ class FaultSpec(BaseModel):
     error_503: float = Field(0.0, alias="503", ge=0, le=1)
     error_504: float = Field(0.0, alias="504", ge=0, le=1)
     error_504_after_commit: float = Field(0.0, alias="504-after-commit", ge=0, le=1)
+    # Whole-`$batch` faults (the envelope, not its items): 5xx before any item runs, or 504 after every item
+    # has run and committed. Drawn from their own seeded stream, so the per-request sequence is unchanged.
+    batch_500: float = Field(0.0, alias="batch-500", ge=0, le=1)
+    batch_503: float = Field(0.0, alias="batch-503", ge=0, le=1)
+    batch_504: float = Field(0.0, alias="batch-504", ge=0, le=1)
+    batch_504_after_commit: float = Field(0.0, alias="batch-504-after-commit", ge=0, le=1)
     lag: float = Field(0.0, ge=0, le=1)
     # How young a user must be for a `lag` 404 (read-after-write window), in real milliseconds.
     lag_ms: float = Field(2000.0, alias="lag-ms", ge=0)
@@ -70,6 +76,10 @@ class FaultSpec(BaseModel):
     @property
     def any_status_fault(self) -> bool:
         return (self.error_500 + self.error_503 + self.error_504 + self.error_504_after_commit) > 0
+
+    @property
+    def any_batch_fault(self) -> bool:
+        return (self.batch_500 + self.batch_503 + self.batch_504 + self.batch_504_after_commit) > 0
 
 
 class EmulatorConfig(BaseModel):

@@ -1,8 +1,13 @@
 """Building a msgraph-sdk GraphServiceClient for a real tenant or for the tenant emulator.
 
-A real tenant: a credential from azure.identity.aio (DefaultAzureCredential, or one client credential
-per app registration). The emulator: `EmulatorCredential(app_id)`, an unsigned token whose `appid`
-claim tells the emulator which app registration's quota a request counts against.
+A real tenant: one azure.identity.aio credential per app registration (shared/credentials.py). The
+emulator: `EmulatorCredential(app_id)`, an unsigned token whose `appid` claim tells the emulator which
+app registration's quota a request counts against.
+
+One retry layer: the SDK's default middleware minus kiota's RetryHandler. That handler re-sends a POST
+(a create, `$batch`, `extensionProperties`) on 429/503/504 with no identity lookup in between, under the
+directory's own retries; GraphDirectory alone decides what is re-sent, and after an ambiguous failure it
+looks the identity up first.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import httpx
 from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.middleware import BaseMiddleware
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
 
 DEFAULT_EMULATOR_APP_ID = "11111111-1111-4111-8111-111111111111"
 
@@ -54,15 +63,24 @@ class EmulatorCredential(AsyncTokenCredential):
         return None
 
 
+def graph_middleware() -> list[BaseMiddleware]:
+    """The SDK's default middleware (redirects, headers, telemetry) without its RetryHandler."""
+    middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
+    middleware.append(GraphTelemetryHandler())
+    return middleware
+
+
 def make_graph_client(
     graph_url: str,
     app_id: str | None = None,
     credential: AsyncTokenCredential | None = None,
     timeout_s: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> GraphServiceClient:
-    """A GraphServiceClient whose base URL is `<graph_url>/v1.0`, with the SDK's default middleware.
+    """A GraphServiceClient whose base URL is `<graph_url>/v1.0`, with `graph_middleware()`.
 
     With no credential: an EmulatorCredential for a loopback URL, DefaultAzureCredential otherwise.
+    `transport` is a seam for tests that watch the wire (under the middleware, above the socket).
     """
     parsed = urlparse(graph_url)
     host = parsed.hostname or ""
@@ -76,8 +94,8 @@ def make_graph_client(
     scope = "https://graph.microsoft.com/.default" if parsed.scheme == "https" else f"{graph_url}/.default"
     auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[host])
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=limits)
-    http = GraphClientFactory.create_with_default_middleware(client=http)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=limits, transport=transport)
+    http = GraphClientFactory.create_with_custom_middleware(graph_middleware(), client=http)
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = f"{graph_url.rstrip('/')}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
