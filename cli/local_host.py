@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from shared.adapters.graph.errors import GraphAccessDenied
 from shared.adapters.local.queue import Received, SqliteQueue
 from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
@@ -108,8 +109,8 @@ class LocalHost:
             return
         try:
             follow_ups = await dispatch(received.envelope, self.ports, self.workflow)
-        except UnreadableExport as exc:
-            self.queue.dead_letter(received, f"UnreadableExport: {exc}")
+        except (UnreadableExport, GraphAccessDenied) as exc:  # permanent: no redelivery spin
+            self.queue.dead_letter(received, f"{type(exc).__name__}: {exc}")
             self.stopped = str(exc)
             # Recorded on the run, so running the export again starts a new run instead of resuming this one.
             run = await self.ports.ledger.get_run(received.envelope.payload.run_id)

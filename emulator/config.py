@@ -82,6 +82,38 @@ class FaultSpec(BaseModel):
         return (self.batch_500 + self.batch_503 + self.batch_504 + self.batch_504_after_commit) > 0
 
 
+# The Graph application permissions an import needs (graph docs permissions-reference.md); a ClientApp is
+# granted these unless a test says otherwise.
+DEFAULT_PERMISSIONS = (
+    "User.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "AuditLog.Read.All",
+)
+
+
+class FederatedCredential(BaseModel):
+    """A federated identity credential of an app registration: who may sign in as it with an assertion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str
+    subject: str
+    audience: str = "api://AzureADTokenExchange"
+
+
+class ClientApp(BaseModel):
+    """An app registration that may request tokens from the emulator's token endpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str
+    secret: str | None = None
+    certificate_pem: str | None = None  # the public certificate (PEM) registered on the app
+    federated: tuple[FederatedCredential, ...] = ()
+    permissions: tuple[str, ...] = DEFAULT_PERMISSIONS  # admin-consented Graph application permissions
+
+
 class EmulatorConfig(BaseModel):
     """Everything `ciam-migrate emulator` accepts, plus quotas for tests."""
 
@@ -107,6 +139,11 @@ class EmulatorConfig(BaseModel):
     # Graph may answer $batch items out of order; True shuffles them (seeded) to prove clients
     # correlate by id.
     shuffle_batch_responses: bool = False
+    # App registrations that sign in through `POST /{tenant}/oauth2/v2.0/token`. When any are listed, Graph
+    # accepts only tokens this emulator issued, and enforces each app's permissions (403 otherwise).
+    client_apps: list[ClientApp] = Field(default_factory=list)
+    # The organization's tenantType (graph docs resources/organization.md): "CIAM" for an external tenant.
+    tenant_type: str = "CIAM"
 
     @field_validator("faults", mode="before")
     @classmethod

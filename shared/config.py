@@ -6,6 +6,8 @@ Defaults are Entra's documented values (ENTRA.md); `time_scale` > 1 only ever ap
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -81,3 +83,8 @@ class Settings(BaseSettings):
     @property
     def extensions_app_id_compact(self) -> str | None:
         return self.EXTENSIONS_APP_ID.replace("-", "") if self.EXTENSIONS_APP_ID else None
+
+
+def environment_secret(name: str) -> str | None:
+    """A secret from the environment variable a user named (`--app ID:secret-env=NAME`); never logged."""
+    return os.environ.get(name) or None

@@ -31,6 +31,9 @@ from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
 DEFAULT_EMULATOR_APP_ID = "11111111-1111-4111-8111-111111111111"
+# An emulator without client apps grants every permission; its tokens say so, as a consented app's would.
+EMULATOR_ROLES = ("User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "Application.ReadWrite.OwnedBy",
+                  "AuditLog.Read.All")  # fmt: skip
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -42,7 +45,7 @@ def emulator_token(
 ) -> AccessToken:
     """An unsigned JWT carrying `appid`: all the emulator reads from a token."""
     expires = int(time.time()) + lifetime_s
-    claims = {"appid": app_id, "azp": app_id, "tid": tenant, "exp": expires}
+    claims = {"appid": app_id, "azp": app_id, "tid": tenant, "exp": expires, "roles": list(EMULATOR_ROLES)}
     return AccessToken(f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.", expires)
 
 
@@ -61,6 +64,15 @@ class EmulatorCredential(AsyncTokenCredential):
 
     async def __aexit__(self, *args: object) -> None:
         return None
+
+
+def is_loopback_url(url: str) -> bool:
+    return (urlparse(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
+
+
+def graph_scope(graph_url: str) -> str:
+    """The token scope for Graph: Microsoft Graph's own for https, the emulator's URL otherwise."""
+    return "https://graph.microsoft.com/.default" if urlparse(graph_url).scheme == "https" else f"{graph_url}/.default"
 
 
 def graph_middleware() -> list[BaseMiddleware]:
@@ -85,14 +97,13 @@ def make_graph_client(
     parsed = urlparse(graph_url)
     host = parsed.hostname or ""
     if credential is None:
-        if host in {"127.0.0.1", "localhost", "::1"}:
+        if is_loopback_url(graph_url):
             credential = EmulatorCredential(app_id or DEFAULT_EMULATOR_APP_ID)
         else:
             from azure.identity.aio import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-    scope = "https://graph.microsoft.com/.default" if parsed.scheme == "https" else f"{graph_url}/.default"
-    auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[host])
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[graph_scope(graph_url)], allowed_hosts=[host])
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=limits, transport=transport)
     http = GraphClientFactory.create_with_custom_middleware(graph_middleware(), client=http)

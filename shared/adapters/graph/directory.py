@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
@@ -33,6 +35,7 @@ from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.errors import GraphAccessDenied
 from shared.ports import CreateResult
 from shared.records import ObjectIdentity, TargetUser
 
@@ -42,6 +45,7 @@ T = TypeVar("T")
 BATCH_LIMIT = 20
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # the write may have committed before the error
 TRANSIENT_STATUSES = AMBIGUOUS_STATUSES | {503}
+ACCESS_DENIED = frozenset({401, 403})  # permanent: GraphAccessDenied stops the run
 MAX_BACKOFF_S = 20.0
 ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
 
@@ -54,6 +58,8 @@ class AppLane:
     client: GraphServiceClient
     budget: ThrottleBudget
     concurrency: int = 4
+    credential: AsyncTokenCredential | None = None  # closed with the directory
+    scope: str = "https://graph.microsoft.com/.default"
 
 
 @dataclass
@@ -169,7 +175,7 @@ class GraphDirectory:
             async with gate:
                 try:
                     return user.legacy_id, await self.find_user_by_identity(user.primary_identity), True
-                except (APIError, TimeoutError, httpx.TransportError) as exc:
+                except (APIError, TimeoutError, httpx.TransportError) as exc:  # GraphAccessDenied propagates
                     logger.warning("identity lookup after an ambiguous write failed (%s)", type(exc).__name__)
                     return user.legacy_id, None, False
 
@@ -245,8 +251,12 @@ class GraphDirectory:
         self.requests_sent += 1
         try:
             raw = await self._post_batch(lane.client, body)
+        except ClientAuthenticationError as exc:
+            raise GraphAccessDenied(lane.app_id, None, _auth_reason(exc)) from None
         except APIError as exc:
             status = exc.response_status_code or 0
+            if status in ACCESS_DENIED:
+                raise GraphAccessDenied(lane.app_id, status) from None
             if status == 429:
                 wait = _retry_after(exc.response_headers) or self._backoff(2)
                 lane.budget.block_for(wait)
@@ -297,6 +307,8 @@ class GraphDirectory:
             rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="created", object_id=object_id)
             return
         code, details, message = _error_codes(body)
+        if status in ACCESS_DENIED:
+            raise GraphAccessDenied(lane.app_id, status, "User.ReadWrite.All")
         if status == 400 and "ObjectConflict" in details:
             rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="conflict", error_code="ObjectConflict")
             return
@@ -346,8 +358,12 @@ class GraphDirectory:
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
+            except ClientAuthenticationError as exc:
+                raise GraphAccessDenied(self.lanes[0].app_id, None, _auth_reason(exc)) from None
             except APIError as exc:
                 status = exc.response_status_code or 0
+                if status in ACCESS_DENIED:
+                    raise GraphAccessDenied(self.lanes[0].app_id, status) from None
                 if attempt == attempts or (status != 429 and status not in TRANSIENT_STATUSES):
                     raise
                 await asyncio.sleep(_retry_after(exc.response_headers) or self._backoff(attempt))
@@ -409,6 +425,15 @@ class GraphDirectory:
             http = getattr(lane.client.request_adapter, "_http_client", None)
             if isinstance(http, httpx.AsyncClient):
                 await http.aclose()
+            if lane.credential is not None:
+                await lane.credential.close()
+
+
+def _auth_reason(exc: ClientAuthenticationError) -> str:
+    """The AADSTS code line of a token failure (never the request, never a secret)."""
+    text = str(exc.message or exc)
+    marker = text.find("AADSTS")
+    return (text[marker:].splitlines()[0] if marker >= 0 else type(exc).__name__)[:200]
 
 
 def _is_object_conflict(exc: ODataError) -> bool:
