@@ -155,7 +155,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:  # the doctor's checks, before anything is written (a permanent error is not worth a queue)
-            parse_apps(settings.APP_IDS)
+            parse_apps(settings.APP_IDS, emulator=is_loopback(settings.GRAPH_URL))
             asyncio.run(preflight_tenant(settings))
         except (TenantNotReady, CredentialConfigError) as exc:
             typer.echo(f"error: {exc}", err=True)

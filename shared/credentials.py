@@ -85,8 +85,11 @@ class AppRegistration:
         return "ambient"
 
 
-def parse_apps(values: Sequence[str]) -> list[AppRegistration]:
-    """The lanes, refused when two would share one identity (same client id, or several ambient lanes)."""
+def parse_apps(values: Sequence[str], *, emulator: bool = False) -> list[AppRegistration]:
+    """The lanes, refused when two would share one identity (same client id, or several ambient lanes).
+
+    `emulator`: against the tenant emulator a bare id is its own identity (an unsigned token naming it).
+    """
     apps = [AppRegistration.parse(v) for v in values]
     seen: set[str] = set()
     for app in apps:
@@ -94,7 +97,7 @@ def parse_apps(values: Sequence[str]) -> list[AppRegistration]:
             raise CredentialConfigError(f"--app {app.client_id} is given twice; each lane needs its own app")
         seen.add(app.client_id.lower())
     ambient = [a.client_id for a in apps if a.kind == "ambient"]
-    if len(apps) > 1 and ambient:
+    if len(apps) > 1 and ambient and not emulator:
         raise CredentialConfigError(
             f"--app {ambient[0]} has no credential of its own, so several lanes would share one identity and one "
             "Graph quota; give each lane its own: --app ID:secret-env=VAR, :cert=PATH, :federated-token-file=PATH "

@@ -87,7 +87,8 @@ def _lane(settings: Settings, app: AppRegistration | None) -> AppLane:
 
 def build_directory(settings: Settings) -> GraphDirectory:
     """One lane per app registration in APP_IDS (or one default lane), paced under the write quota."""
-    apps: list[AppRegistration | None] = list(parse_apps(settings.APP_IDS)) or [None]
+    emulator = is_loopback_url(settings.GRAPH_URL)
+    apps: list[AppRegistration | None] = list(parse_apps(settings.APP_IDS, emulator=emulator)) or [None]
     lanes = [_lane(settings, app) for app in apps]
     quota = settings.WRITE_QUOTA
     tenant = ThrottleBudget(quota.per_tenant, quota.per_tenant_window_s / quota.time_scale, headroom=quota.headroom)
