@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from shared.adapters.graph.errors import GraphAccessDenied
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.queue import Received, SqliteQueue
 from shared.errors import PoisonMessage
@@ -110,8 +111,8 @@ class LocalHost:
             raise ValueError(f"stage {stage.name} has no handler")
         try:
             follow_ups = await stage.handler(received.envelope.payload, self.ports, self.workflow)
-        except UnreadableExport as exc:
-            self.queue.dead_letter(received, f"UnreadableExport: {exc}")
+        except (UnreadableExport, GraphAccessDenied) as exc:  # permanent: no redelivery spin
+            self.queue.dead_letter(received, f"{type(exc).__name__}: {exc}")
             self.stopped = str(exc)
             # Recorded on the run, so running the export again starts a new run instead of resuming this one.
             run = await self.ports.ledger.get_run(received.envelope.payload.run_id)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
 from cli.local_host import LocalHost, RunStopped
 from cli.option_limits import chunk_size_problem
 from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run, run_word
@@ -26,6 +27,7 @@ from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.files import StateInUse, state_lock
 from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
+from shared.credentials import CredentialConfigError, parse_apps
 from shared.handlers.report import RunReport, load_report
 from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
@@ -170,7 +172,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
-        app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration client id (repeat).")] = None,
+        app_id: Annotated[list[str] | None, typer.Option("--app", help=APP_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         chunk_size: Annotated[int | None, typer.Option(help="Users per chunk.")] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
@@ -203,6 +205,12 @@ def register(app: typer.Typer) -> None:
         if not export.is_file():
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
+        try:  # the doctor's checks, before anything is written (a permanent error is not worth a queue)
+            parse_apps(settings.APP_IDS, emulator=is_loopback(settings.GRAPH_URL))
+            asyncio.run(preflight_tenant(settings))
+        except (TenantNotReady, CredentialConfigError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         try:
             final, report = asyncio.run(
                 run_and_report(
@@ -226,7 +234,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {state}: no migration state here", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:
-            runs, queue_counts = asyncio.run(_status(settings))
+            runs, queue_counts, dead_letters = asyncio.run(_status(settings))
         except StateUnavailable as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -236,17 +244,23 @@ def register(app: typer.Typer) -> None:
             return
         out = Console()
         for run in runs:
+            dead = [reason for message_id, _, reason in dead_letters if message_id.startswith(f"{run.run_id}:")]
             state_word = run_word(run)
+            if state_word == "in progress" and dead:  # a dead-lettered run is not in progress
+                state_word = f"failed: {dead[0]}"
             planned = f"{run.chunks_reported}/{run.chunks} chunks" if run.chunks is not None else "planning"
             out.print(
                 f"[bold]{run.run_id}[/] ({run.source}) {state_word} — {planned}; total {run.total}, "
                 f"created {run.created}, already present {run.already_present}, rejected {run.rejected}, "
                 f"failed {run.failed}"
             )
+            report = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
+            if report.exists():
+                out.print(f"  report: {report}", highlight=False)
         out.print(f"queue: {queue_counts}")
 
 
-async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int]]:
+async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int], list[tuple[str, str, str]]]:
     from shared.adapters.local.ledger import SqliteLedger
     from shared.adapters.local.queue import SqliteQueue
 
@@ -259,7 +273,7 @@ async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int]]:
         ledger.close()
         raise
     try:
-        return await ledger.list_runs(), queue.counts()
+        return await ledger.list_runs(), queue.counts(), queue.dead_letters()
     finally:
         ledger.close()
         queue.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from emulator import applications, auth_methods, delta, directory_audits, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
+from emulator.directory_info import route_directory_info
 from emulator.errors import GraphError, bad_request, unsupported_query
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -78,6 +79,9 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     if not parts:
         raise bad_request("Invalid request: no resource segment.")
     head = parts[0]
+    info = route_directory_info(tenant, ctx, parts)
+    if info is not None:
+        return info
     if head == "users":
         return _route_users(tenant, ctx, parts, lag=lag)
     if head == "applications" or head.startswith("applications("):

@@ -6,6 +6,7 @@ Defaults are Entra's documented values (docs/limits.md); `time_scale` > 1 only e
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from pydantic import BaseModel, Field, SecretStr
@@ -94,3 +95,8 @@ class Settings(BaseSettings):
     @property
     def extensions_app_id_compact(self) -> str | None:
         return self.EXTENSIONS_APP_ID.replace("-", "") if self.EXTENSIONS_APP_ID else None
+
+
+def environment_secret(name: str) -> str | None:
+    """A secret from the environment variable a user named (`--app ID:secret-env=NAME`); never logged."""
+    return os.environ.get(name) or None
