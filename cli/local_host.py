@@ -17,7 +17,7 @@ from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
 from shared.handlers.track_run import track_run
 from shared.handlers.workflow import Workflow
-from shared.messages import Envelope, ImportChunk, PlanExport
+from shared.messages import Envelope, ImportChunk, LegacyChange, PlanExport
 from shared.outcomes import RunState
 from shared.ports import Ports
 from shared.sources import UnreadableExport
@@ -37,6 +37,8 @@ async def dispatch(envelope: Envelope, ports: Ports, workflow: Workflow) -> list
         return await plan_export(payload, ports, workflow)
     if isinstance(payload, ImportChunk):
         return await import_chunk(payload, ports, workflow)
+    if isinstance(payload, LegacyChange):
+        raise TypeError("LegacyChange belongs to the sync host (ciam-migrate sync), not to an import run")
     return await track_run(payload, ports, workflow)
 
 

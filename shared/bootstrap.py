@@ -28,17 +28,18 @@ def build_directory(settings: Settings) -> GraphDirectory:
     """One lane per app registration in APP_IDS (or one default lane), paced under the write quota."""
     quota = settings.WRITE_QUOTA
     scale = quota.time_scale
+    share = settings.import_write_share
     app_ids: list[str | None] = list(settings.APP_IDS) or [None]
     lanes = [
         AppLane(
             app_id=app_id or "default",
             client=make_graph_client(settings.GRAPH_URL, app_id),
-            budget=ThrottleBudget(quota.per_app, quota.per_app_window_s / scale, headroom=quota.headroom),
+            budget=ThrottleBudget(int(quota.per_app * share), quota.per_app_window_s / scale, headroom=quota.headroom),
             concurrency=settings.BATCH_CONCURRENCY,
         )
         for app_id in app_ids
     ]
-    tenant = ThrottleBudget(quota.per_tenant, quota.per_tenant_window_s / scale, headroom=quota.headroom)
+    tenant = ThrottleBudget(int(quota.per_tenant * share), quota.per_tenant_window_s / scale, headroom=quota.headroom)
     return GraphDirectory(lanes, tenant, inline_retry_budget_s=settings.INLINE_RETRY_BUDGET_S)
 
 
