@@ -19,17 +19,13 @@ from rich.console import Console
 
 from cli.run_cmd import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, _default_extensions_app_id
 from cli.settings_from_options import build_settings
-from shared.bootstrap import local_parts
 from shared.config import Settings
 from shared.handlers.poll_changes import PollResult, health
-from shared.handlers.workflow import Workflow
 from shared.profiles import ProfileError
 from shared.sources import READERS, UnknownSource, UnreadableExport
 from shared.sync.feed import ChangeFeed, LegacyState
-from shared.sync.local import SYNC_DB, local_sync_parts, mapping_for
-from shared.sync.ports import SyncPorts
+from shared.sync.local import SYNC_DB, open_local_sync
 from shared.sync.registry import FeedContext, UnknownFeed, feed_spec
-from shared.sync.snapshot import SnapshotDiff
 from shared.sync.sqlite_store import SqliteSyncStore
 
 console = Console()
@@ -40,19 +36,11 @@ async def execute_sync(
     mapping: Path | None = None, show_progress: bool = True, stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Poll and apply in local mode; returns the summary `sync` prints."""
-    from shared.sync.host import SyncHost
-
-    parts = local_parts(settings)
-    side = local_sync_parts(settings, parts)
-    try:
-        workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
-        options = await mapping_for(source, parts.ledger, workflow, str(mapping) if mapping else None)
-        state: LegacyState
+    async with open_local_sync(settings, source, mapping_ref=str(mapping) if mapping else None) as local:
+        side = local.side
+        diff = local.snapshot_diff(snapshot) if snapshot is not None else None
         change_feed: ChangeFeed
-        diff = None
-        if snapshot is not None:
-            diff = SnapshotDiff(snapshot, source, side.store, side.sealer, side.digester, options, parts.ledger,
-                                source=source)  # fmt: skip
+        state: LegacyState
         if feed is not None:
             spec = feed_spec(FeedContext(source=source, feed=feed, store=side.store, sealer=side.sealer,
                                          settings=settings))  # fmt: skip
@@ -61,10 +49,7 @@ async def execute_sync(
             change_feed, state, diff = diff, diff, None
         else:
             raise UnknownFeed("give --feed (a change feed) or --snapshot (a fresh export to diff), or both")
-        sync = SyncPorts(ports=parts.ports, store=side.store, directory=side.directory, states=lambda _: state,
-                         mapping=options, digester=side.digester, policy=side.policy)  # fmt: skip
-        host = SyncHost(parts.queue, sync, workflow, source, change_feed, snapshot=diff,
-                        concurrency=2 * max(1, len(settings.APP_IDS)))  # fmt: skip
+        host = local.host(change_feed, state, snapshot=diff)
         emitted = 0
 
         def tick(result: PollResult | None) -> None:
@@ -86,10 +71,7 @@ async def execute_sync(
         conflicts = len(await side.store.conflicts(source))
         blocked = next((r.blocked for r in reversed(results) if r.blocked), None)
         return {"source": source, "queued": emitted, "applied": host.applied, "counters": counters,
-                "conflicts": conflicts, "blocked": blocked, "queue": parts.queue.counts()}  # fmt: skip
-    finally:
-        side.close()
-        await parts.close()
+                "conflicts": conflicts, "blocked": blocked, "queue": local.parts.queue.counts()}  # fmt: skip
 
 
 def summarise(summary: dict[str, Any], state: str) -> int:

@@ -28,7 +28,6 @@ TIME_SCALE = 20
 CHUNK_SIZE = 60
 
 
-
 def _sample_legacy_ids() -> set[str]:
     import json
 

@@ -81,7 +81,11 @@ def differences(base_url: str, legacy: dict[str, dict[str, Any] | None]) -> list
         target = map_user(LegacyUser.model_validate(record), MAPPING)
         assert not isinstance(target, MappingReject), target
         for name, want in mapped_fields(target, FLAG_ATTR, DEFAULT_TENANT).items():
-            have = local_identities(user.get("identities") or [], DEFAULT_TENANT) if name == "identities" else user.get(name)
+            have = (
+                local_identities(user.get("identities") or [], DEFAULT_TENANT)
+                if name == "identities"
+                else user.get(name)
+            )
             if have != want:
                 problems.append(f"{legacy_id}.{name}: tenant {have!r} != legacy {want!r}")
     return problems
