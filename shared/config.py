@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     SYNC_FEED: str = ""  # Azure: where that feed is (a drop blob name, a tenant URL)
     SYNC_SCHEDULE: str = "0 */1 * * * *"  # Azure: poll_changes' timer (NCRONTAB)
     SYNC_POLL_INTERVAL_S: float = Field(default=60.0, gt=0)
+    SYNC_POLL_LEASE_S: float = Field(default=120.0, gt=0)  # a poll's lease (renewed per page): one poller at a time
     SYNC_WRITE_SHARE: float = Field(default=0.2, gt=0.0, le=1.0)  # of each write budget, for the sync's writes
     SYNC_ENABLED: bool = False  # an import leaves SYNC_WRITE_SHARE of the write quota to a running sync
     SYNC_CONFLICT_RULE: Literal["entra_wins_after_cutover", "legacy_wins", "entra_wins"] = "entra_wins_after_cutover"

@@ -73,7 +73,7 @@ async def poll_changes(
 ) -> PollResult:  # fmt: skip
     store, clock = sync.store, sync.ports.clock
     now = clock.now()
-    lease = timedelta(seconds=lease_s if lease_s is not None else max(sync.policy.poll_interval_s * 5, 60.0))
+    lease = timedelta(seconds=lease_s if lease_s is not None else sync.policy.poll_lease_s)
     if not await store.begin_poll(source, holder, now, now + lease):
         logger.info("poll of %s skipped: the previous poll is still running", source)
         return PollResult(source, ran=False)

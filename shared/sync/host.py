@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable
 
 from shared.adapters.local.queue import Received, SqliteQueue
@@ -22,6 +21,7 @@ from shared.handlers.workflow import Workflow
 from shared.messages import LegacyChange
 from shared.sync.feed import ChangeFeed
 from shared.sync.ports import SyncPorts
+from shared.sync.sqlite_store import poll_holder
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class SyncHost:
         self.snapshot = snapshot
         self.concurrency = concurrency
         self.queues = [sync.policy.legacy_changes_queue]
-        self.holder = f"sync-{uuid.uuid4().hex[:8]}"
+        self.holder = poll_holder()
         self.applied = 0
         self._busy = 0
 

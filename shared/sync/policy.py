@@ -20,6 +20,7 @@ class SyncPolicy:
     no_hash_password_policy: Literal["force_reset", "leave"] = "force_reset"
     max_attempts: int = 8
     poll_interval_s: float = 60.0
+    poll_lease_s: float = 120.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncPolicy:
@@ -31,6 +32,7 @@ class SyncPolicy:
             no_hash_password_policy=settings.SYNC_NO_HASH_PASSWORD_POLICY,
             max_attempts=settings.SYNC_MAX_ATTEMPTS,
             poll_interval_s=settings.SYNC_POLL_INTERVAL_S,
+            poll_lease_s=settings.SYNC_POLL_LEASE_S,
         )
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +36,25 @@ CREATE TABLE IF NOT EXISTS drop_records (
 );
 """
 _BATCH = 500
+
+
+def poll_holder() -> str:
+    """A poll lease holder id that names this process, so a successor on this machine can tell it died."""
+    return f"{os.getpid()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_died(holder: str) -> bool:
+    """True for a holder on this machine whose process is gone (killed): its lease needn't run out."""
+    pid, at, rest = holder.partition("@")
+    if not at or not pid.isdigit() or rest.split(":", 1)[0] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def conflict_key(conflict: Conflict) -> str:
@@ -110,7 +132,8 @@ class SqliteSyncStore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             row = self._conn.execute("SELECT holder, until FROM poll_leases WHERE source=?", (source,)).fetchone()
-            if row is not None and row[0] != holder and datetime.fromisoformat(row[1]) > now:
+            held = row is not None and row[0] != holder and datetime.fromisoformat(row[1]) > now
+            if held and not _holder_died(str(row[0])):
                 self._conn.execute("ROLLBACK")
                 return False
             self._conn.execute(

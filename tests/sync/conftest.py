@@ -89,3 +89,7 @@ def differences(base_url: str, legacy: dict[str, dict[str, Any] | None]) -> list
             if have != want:
                 problems.append(f"{legacy_id}.{name}: tenant {have!r} != legacy {want!r}")
     return problems
+
+
+# The e2e rig (the emulator and the CLI as real processes, killed on teardown) for the rehearsal tests.
+from tests.e2e.conftest import cli, cli_env, emulator_process  # noqa: E402, F401
