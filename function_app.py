@@ -1,14 +1,20 @@
-"""Composition root of the Azure Functions app: telemetry, then one Blueprint per stage. Nothing else."""
+"""Composition root of the Azure Functions app: telemetry, then one Blueprint per row of the stage table.
+
+Each stage's trigger module is functions/<stage name>.py; a missing one fails the import loudly (no try/except:
+a swallowed ImportError becomes "0 functions found" in Azure).
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import azure.functions as func
 
-from functions import import_chunk, password_submit, plan_export, track_run
 from shared.observability import configure_azure_monitor
+from shared.stages import STAGES
 
 configure_azure_monitor()
 
 app = func.FunctionApp()
-for blueprint in (plan_export.bp, import_chunk.bp, track_run.bp, password_submit.bp):
-    app.register_functions(blueprint)
+for row in STAGES:
+    app.register_functions(importlib.import_module(f"functions.{row.name}").bp)

@@ -1,8 +1,9 @@
 """LocalHost: runs the stage handlers over the SQLite queue until a run completes.
 
-Same semantics as the Functions host: a handler that raises abandons its message (redelivered at
-once, dead-lettered after MAX_DELIVERY_COUNT); a poison message is dead-lettered on first delivery;
-follow-up messages are sent and the message is settled in one SQLite transaction. An unreadable
+Same semantics as the Functions host: each queue is drained by the stage the stage table names for it; a
+handler that raises abandons its message (redelivered at once, dead-lettered after MAX_DELIVERY_COUNT); a
+poison message (unparseable, or a type that belongs on another stage's queue) is dead-lettered on first
+delivery; follow-up messages are sent and the message is settled in one SQLite transaction. An unreadable
 export stops the run with the reader's one-line error. Killed at any point, the next host resumes.
 """
 
@@ -10,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from shared.adapters.local.queue import Received, SqliteQueue
-from shared.handlers.import_chunk import import_chunk
-from shared.handlers.plan_export import plan_export
-from shared.handlers.track_run import track_run
+from shared.errors import PoisonMessage
 from shared.handlers.workflow import Workflow
-from shared.messages import Envelope, ImportChunk, LegacyChange, PlanExport
 from shared.outcomes import RunState
 from shared.ports import Ports
 from shared.sources import UnreadableExport
+from shared.stages import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -31,31 +30,21 @@ class RunStopped(Exception):
     """The run cannot go on (unreadable export). str() is the one-line reason."""
 
 
-async def dispatch(envelope: Envelope, ports: Ports, workflow: Workflow) -> list[Envelope]:
-    payload = envelope.payload
-    if isinstance(payload, PlanExport):
-        return await plan_export(payload, ports, workflow)
-    if isinstance(payload, ImportChunk):
-        return await import_chunk(payload, ports, workflow)
-    if isinstance(payload, LegacyChange):
-        raise TypeError("LegacyChange belongs to the sync host (ciam-migrate sync), not to an import run")
-    return await track_run(payload, ports, workflow)
-
-
 class LocalHost:
     def __init__(
         self,
         queue: SqliteQueue,
         ports: Ports,
         workflow: Workflow,
-        queues: list[str],
+        routes: Mapping[str, Stage],
         *,
         concurrency: int = 4,
     ) -> None:
         self.queue = queue
         self.ports = ports
         self.workflow = workflow
-        self.queues = queues
+        self.routes = routes  # queue name → its stage (shared.stages.queue_routes)
+        self.queues = list(routes)
         self.concurrency = concurrency
         self.stopped: str | None = None
         self._busy = 0
@@ -104,12 +93,19 @@ class LocalHost:
                 self._busy -= 1
 
     async def _handle(self, received: Received) -> None:
-        if received.envelope is None:
-            self.queue.dead_letter(received, "PoisonMessage: the body is not a known message type")
-            logger.error("dead-lettered poison message %s on %s", received.message_id, received.queue)
-            return
+        stage = self.routes[received.queue]
         try:
-            follow_ups = await dispatch(received.envelope, self.ports, self.workflow)
+            if received.envelope is None:
+                raise PoisonMessage("unknown_type", "the body is not a known message type")
+            stage.admit(received.envelope.payload)
+        except PoisonMessage as poison:
+            self.queue.dead_letter(received, f"PoisonMessage: {poison}")
+            logger.error("dead-lettered poison message %s on %s: %s", received.message_id, received.queue, poison)
+            return
+        if stage.handler is None:
+            raise ValueError(f"stage {stage.name} has no handler")
+        try:
+            follow_ups = await stage.handler(received.envelope.payload, self.ports, self.workflow)
         except UnreadableExport as exc:
             self.queue.dead_letter(received, f"UnreadableExport: {exc}")
             self.stopped = str(exc)

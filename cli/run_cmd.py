@@ -22,6 +22,7 @@ from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
 from shared.profiles import ProfileError, load_profile
 from shared.sources import READERS, UnknownSource, get_reader
+from shared.stages import queue_routes
 
 logger = logging.getLogger(__name__)
 console = Console()
@@ -68,7 +69,7 @@ async def execute_run(
             parts.queue,
             parts.ports,
             workflow,
-            [settings.EXPORT_DROPS_QUEUE, settings.IMPORT_CHUNKS_QUEUE, settings.RUN_EVENTS_QUEUE],
+            queue_routes(settings),
             # Two chunks in flight per app registration keep every lane's budget busy.
             concurrency=2 * max(1, len(settings.APP_IDS)),
         )

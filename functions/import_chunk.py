@@ -5,15 +5,14 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.stage import run_stage
-from shared.bootstrap import azure_runtime
-from shared.handlers.import_chunk import import_chunk as handle
+from shared.stages import stage
 
+STAGE = stage("import_chunk")
 bp = func.Blueprint()
 
 
-@bp.function_name("import_chunk")
-@bp.service_bus_queue_trigger(arg_name="msg", queue_name="%IMPORT_CHUNKS_QUEUE%", connection="ServiceBusConnection")
+@bp.function_name(STAGE.name)
+@bp.service_bus_queue_trigger(**STAGE.service_bus_trigger())
 async def import_chunk(msg: func.ServiceBusMessage) -> None:
     """Idempotent by (source, legacyId). Throttling schedules a continuation instead of raising."""
-    queue = (await azure_runtime()).settings.IMPORT_CHUNKS_QUEUE
-    await run_stage(msg, queue, handle)
+    await run_stage(msg, STAGE)

@@ -18,9 +18,11 @@ import azure.functions as func
 from shared.config import Settings
 from shared.jit.bootstrap import open_jit_service
 from shared.jit.service import BodyTooLarge, JitService
+from shared.stages import stage
 from shared.telemetry import TallyTelemetry
 from shared.vault import TableCredentialVault, open_azure_vault
 
+STAGE = stage("password_submit")
 bp = func.Blueprint()
 
 ServiceFactory = Callable[[], Awaitable[JitService]]
@@ -67,7 +69,8 @@ async def get_service() -> JitService:
     return _service
 
 
-@bp.route(route="password-submit", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.function_name(STAGE.name)
+@bp.route(route=STAGE.route, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def password_submit(req: func.HttpRequest) -> func.HttpResponse:
     """Entra's password submit in; exactly one action with the echoed nonce out (or a bodiless-detail failure)."""
     service = await get_service()

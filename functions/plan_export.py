@@ -5,15 +5,14 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.stage import run_stage
-from shared.bootstrap import azure_runtime
-from shared.handlers.plan_export import plan_export as handle
+from shared.stages import stage
 
+STAGE = stage("plan_export")
 bp = func.Blueprint()
 
 
-@bp.function_name("plan_export")
-@bp.service_bus_queue_trigger(arg_name="msg", queue_name="%EXPORT_DROPS_QUEUE%", connection="ServiceBusConnection")
+@bp.function_name(STAGE.name)
+@bp.service_bus_queue_trigger(**STAGE.service_bus_trigger())
 async def plan_export(msg: func.ServiceBusMessage) -> None:
     """Idempotent: a redelivery re-plans into the same chunk ids, and duplicate detection drops re-sends."""
-    queue = (await azure_runtime()).settings.EXPORT_DROPS_QUEUE
-    await run_stage(msg, queue, handle)
+    await run_stage(msg, STAGE)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.stage import run_stage
-from shared.bootstrap import azure_runtime
-from shared.handlers.track_run import track_run as handle
+from shared.stages import stage
 
+STAGE = stage("track_run")
 bp = func.Blueprint()
 
 
-@bp.function_name("track_run")
-@bp.service_bus_queue_trigger(arg_name="msg", queue_name="%RUN_EVENTS_QUEUE%", connection="ServiceBusConnection")
+@bp.function_name(STAGE.name)
+@bp.service_bus_queue_trigger(**STAGE.service_bus_trigger())
 async def track_run(msg: func.ServiceBusMessage) -> None:
     """Redelivered chunk results are counted once; RunCompleted on the same queue is a no-op."""
-    queue = (await azure_runtime()).settings.RUN_EVENTS_QUEUE
-    await run_stage(msg, queue, handle)
+    await run_stage(msg, STAGE)

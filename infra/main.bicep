@@ -34,11 +34,12 @@ var blobContainerName = 'migration'
 var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
 var vaultTableName = 'vault'
+// One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
+// queues, their requiresSession and their app settings below to the stage table).
 var queueNames = {
   exportDrops: 'export-drops'
   importChunks: 'import-chunks'
   runEvents: 'run-events'
-  legacyChanges: 'legacy-changes'
 }
 
 // Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
@@ -168,12 +169,6 @@ resource runEvents 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' =
   properties: commonQueueProperties
 }
 
-resource legacyChanges 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
-  parent: serviceBus
-  name: queueNames.legacyChanges
-  properties: union(commonQueueProperties, { requiresSession: true }) // session = legacy id: per-user order
-}
-
 // ---------------------------------------------------------------- key vault
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -258,7 +253,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'EXPORT_DROPS_QUEUE', value: exportDrops.name }
         { name: 'IMPORT_CHUNKS_QUEUE', value: importChunks.name }
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
-        { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
         { name: 'MAX_DELIVERY_COUNT', value: string(maxDeliveryCount) }
         { name: 'STORAGE_ACCOUNT_URL', value: storage.properties.primaryEndpoints.blob }
         { name: 'TABLES_ACCOUNT_URL', value: storage.properties.primaryEndpoints.table }

@@ -5,7 +5,7 @@ duplicate detection drops re-sends (R11); `not_before` goes through `schedule_me
 continuations, never a redelivery spin). In: `envelope_from_service_bus` rebuilds an Envelope from a
 trigger's body or raises `PoisonMessage`, whose reason names the defect, never the content (R7).
 
-Errors: `PoisonMessage` (permanent: dead-letter the message, do not retry);
+Errors (shared/errors.py): `PoisonMessage` (permanent: the trigger parks it on first delivery, no retry);
 `OversizedMessage` (a bug in the producer: a payload above MAX_MESSAGE_BYTES must travel by claim check).
 """
 
@@ -22,25 +22,15 @@ from azure.servicebus import ServiceBusMessage, ServiceBusMessageBatch
 from azure.servicebus.exceptions import MessageSizeExceededError
 from pydantic import TypeAdapter, ValidationError
 
+from shared.errors import OversizedMessage, PoisonMessage
 from shared.messages import MAX_MESSAGE_BYTES, Envelope, Payload
+
+__all__ = ["OversizedMessage", "PoisonMessage", "ServiceBusQueue", "envelope_from_service_bus"]
 
 logger = logging.getLogger(__name__)
 
 _PAYLOAD = TypeAdapter(Payload)
 _CONTENT_TYPE = "application/json"
-
-
-class PoisonMessage(Exception):
-    """A delivered message that can never be handled. `code` and `reason` hold no message content."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
-
-
-class OversizedMessage(ValueError):
-    """An envelope whose body exceeds MAX_MESSAGE_BYTES: put the data in a blob and send a reference."""
 
 
 class MessageSender(Protocol):
@@ -157,7 +147,7 @@ def to_service_bus_message(envelope: Envelope) -> ServiceBusMessage:
 
 
 def envelope_from_service_bus(body: bytes, message_id: str, queue: str, *, session_id: str | None = None) -> Envelope:
-    """Rebuild the Envelope a trigger received, or raise PoisonMessage (dead-letter it, don't retry)."""
+    """Rebuild the Envelope a trigger received, or raise PoisonMessage (park it, don't retry)."""
     if len(body) > MAX_MESSAGE_BYTES:
         raise PoisonMessage("oversized", f"body is {len(body)} bytes, over the {MAX_MESSAGE_BYTES}-byte limit")
     if not message_id:

@@ -6,7 +6,7 @@ per run; `run|<run_id>` holds one row per reported chunk plus the run's `tally`,
 chunk rows. record_chunk inserts the chunk row and rewrites the tally (ETag-checked) in one
 transaction, so a redelivered ChunkImported is counted once and concurrent trackers never lose a count.
 
-Errors: `RunNotFound` (record_chunk for a run never saved: the chunk is kept, redeliver later);
+Errors (shared/errors.py): `RunNotFound` (record_chunk for a run never saved: the chunk is kept, redeliver later);
 `LedgerContention` (the tally stayed contended through every retry: transient, redeliver).
 """
 
@@ -26,6 +26,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 from pydantic import BaseModel
 
+from shared.errors import LedgerContention, RunNotFound
 from shared.messages import ChunkImported
 from shared.outcomes import LedgerEntry, RunState
 
@@ -45,14 +46,6 @@ TALLY_ROW = "tally"
 _TALLY_FIELDS = ("chunks_reported", "created", "already_present", "failed")
 _PLAN_FIELDS = tuple(f for f in RunState.model_fields if f not in _TALLY_FIELDS)
 _ENTRY_FIELDS = tuple(LedgerEntry.model_fields)
-
-
-class RunNotFound(LookupError):
-    """record_chunk or a query named a run that save_run never stored."""
-
-
-class LedgerContention(RuntimeError):
-    """A run's tally kept changing under us; transient: let the message be redelivered."""
 
 
 def escape_key(value: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from shared.errors import RunNotFound
 from shared.handlers.report import write_report
 from shared.handlers.workflow import Workflow
 from shared.messages import ChunkImported, Envelope, ExportPlanned, RunCompleted, envelope_id
@@ -26,7 +27,7 @@ async def track_run(
     else:
         found = await ports.ledger.get_run(event.run_id)
         if found is None:
-            raise LookupError(f"run {event.run_id} is not in the ledger")
+            raise RunNotFound(f"run {event.run_id} is not in the ledger")
         run = found
     if not run.complete or run.finished_at is not None:
         return []

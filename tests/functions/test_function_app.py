@@ -1,8 +1,9 @@
-"""The Functions app as Azure would load it: bindings match parameters, and every trigger runs a stage.
+"""The Functions app as Azure would load it: one function per stage-table row, bindings match parameters.
 
 Azure indexes zero functions when a binding's name differs from its parameter, while local tests
-pass, so that is checked for every function. Triggers are then called with constructed Service Bus
-messages over local ports (SQLite ledger/queue, files) and the tenant emulator.
+pass, so that is checked for every function; each function's trigger is checked against its row.
+Triggers are then called with constructed Service Bus messages over local ports (SQLite ledger/queue,
+files) and the tenant emulator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from azure.functions.servicebus import ServiceBusMessage
 import function_app
 from shared.bootstrap import AzureRuntime, install_azure_runtime, local_parts
 from shared.handlers.workflow import Workflow
-from shared.messages import PlanExport
+from shared.messages import ImportChunk, PlanExport
+from shared.stages import STAGES, queue_routes, stage
 from tests.conftest import SAMPLE, emulator_stats, settings_for
 
 # get_functions() indexes the app, and may be called only once per FunctionApp.
@@ -29,9 +31,27 @@ def all_functions() -> list:
     return FUNCTIONS
 
 
-def test_every_stage_is_registered():
-    names = {f.get_function_name() for f in all_functions()}
-    assert {"plan_export", "import_chunk", "track_run"} <= names
+def test_one_function_per_stage_row():
+    names = [f.get_function_name() for f in all_functions()]
+    assert sorted(names) == sorted(row.name for row in STAGES)
+
+
+TRIGGER_TYPES = {"queue": "serviceBusTrigger", "timer": "timerTrigger", "http": "httpTrigger"}
+
+
+def test_every_trigger_is_the_one_its_row_describes():
+    for function in all_functions():
+        row = stage(function.get_function_name())
+        trigger = function.get_trigger().get_dict_repr()
+        assert trigger["type"] == TRIGGER_TYPES[row.trigger], row.name
+        if row.trigger == "queue":
+            assert trigger["queueName"] == f"%{row.queue_setting}%", row.name
+            assert bool(trigger.get("isSessionsEnabled")) == row.sessions, row.name
+            assert row.handler is not None and row.accepts, row.name
+        elif row.trigger == "timer":
+            assert trigger["schedule"] == f"%{row.schedule_setting}%", row.name
+        else:
+            assert trigger["route"] == row.route, row.name
 
 
 def test_every_binding_name_matches_a_parameter_of_its_function():
@@ -77,11 +97,11 @@ def runtime(start_emulator, tmp_path: Path):
 
 
 async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Path):
-    _rt, parts, emulator = runtime
+    rt, parts, emulator = runtime
     plan = PlanExport(run_id="fn-run", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
     await function_named("plan_export")(sb_message(plan.model_dump_json().encode(), "fn-run:plan:export"))
     # Drain what the triggers sent, delivering each message to its trigger as Service Bus would.
-    triggers = {"import-chunks": function_named("import_chunk"), "run-events": function_named("track_run")}
+    triggers = {queue: function_named(row.name) for queue, row in queue_routes(rt.settings).items()}
     for _ in range(100):
         received = parts.queue.receive(list(triggers))
         if received is None:
@@ -115,4 +135,26 @@ async def test_poison_message_is_parked_on_first_delivery_without_its_content(ru
     assert "xxxx" not in parked and "not json" not in parked
     assert any(name == "poison_messages" and ("code", code) in attrs for name, attrs in rt.ports.telemetry.counts)
     assert parts.queue.counts() == {}, "a poison message produced follow-ups"
+    await parts.close()
+
+
+async def test_a_message_on_another_stages_queue_is_parked_not_handled(runtime, tmp_path: Path):
+    """A PlanExport delivered to import-chunks is poison: parked on first delivery, never planned."""
+    _rt, parts, _ = runtime
+    plan = PlanExport(run_id="wrong-queue", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
+    await function_named("import_chunk")(sb_message(plan.model_dump_json().encode(), "wrong-queue:plan:export"))
+    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / "wrong-queue:plan:export.reason").read_text()
+    assert parked.startswith("wrong_type: a PlanExport does not belong here")
+    assert await parts.ledger.get_run("wrong-queue") is None, "the plan stage ran on the import queue"
+    assert parts.queue.counts() == {}
+    await parts.close()
+
+
+async def test_each_stage_admits_its_own_message_type(runtime, tmp_path: Path):
+    """The right type on the right queue is handled: an ImportChunk for an unplanned run reaches the handler."""
+    _rt, parts, _ = runtime
+    chunk = ImportChunk(run_id="unplanned", source="jsonl", chunk_id="c0")
+    with pytest.raises(LookupError, match="unplanned"):
+        await function_named("import_chunk")(sb_message(chunk.model_dump_json().encode(), "unplanned:import:c0"))
+    assert not (tmp_path / "runs" / "_poison").exists()
     await parts.close()

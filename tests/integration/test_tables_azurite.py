@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.data.tables.aio import TableClient
 
-from shared.adapters.tables import MAX_KEY_BYTES, RunNotFound, TableLedger, escape_key
+from shared.adapters.tables import MAX_KEY_BYTES, TableLedger, escape_key
+from shared.errors import RunNotFound
 from shared.messages import ChunkImported
 from shared.outcomes import LedgerEntry, Outcome, RunState
 

@@ -38,3 +38,11 @@ def test_nested_settings_are_read_from_app_setting_names(monkeypatch):
     assert settings.WRITE_QUOTA.per_app == 1500
     assert settings.JIT.LOCKOUT_THRESHOLD == 3
     assert settings.ServiceBusConnection.fullyQualifiedNamespace == "ns.servicebus.windows.net"
+
+
+def test_every_stage_setting_is_in_the_example():
+    from shared.stages import STAGES
+
+    listed = set(json.loads(EXAMPLE.read_text())["Values"])
+    named = {s for row in STAGES for s in (row.queue_setting, row.schedule_setting) if s is not None}
+    assert named - listed == set()

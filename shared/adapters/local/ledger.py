@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from shared.adapters.local.db import connect
+from shared.errors import RunNotFound
 from shared.messages import ChunkImported
 from shared.outcomes import LedgerEntry, Outcome, RunState
 
@@ -122,7 +123,7 @@ class SqliteLedger:
         )
         run = await self.get_run(result.run_id)
         if run is None:
-            raise LookupError(f"run {result.run_id} is not in the ledger")
+            raise RunNotFound(f"run {result.run_id} is not in the ledger (chunk {result.chunk_id} was kept)")
         return run
 
     async def list_runs(self) -> list[RunState]:

@@ -1,0 +1,51 @@
+"""Every error type the migration raises on purpose, split into Transient (retry later) and Permanent (give up).
+
+`Transient`: the same call may succeed later. A stage handler lets it propagate: the message is redelivered
+(abandoned locally, redelivered by Service Bus) and dead-lettered after MAX_DELIVERY_COUNT deliveries.
+`Permanent`: retrying cannot help. Report it with a reason code (a record), park the message (a poison
+message), or stop with a one-line error naming what to fix (a file, a setting).
+
+Transient
+  RunNotFound          a chunk reported for a run the ledger has not stored yet (both ledgers; the chunk is kept)
+  LedgerContention     a run's tally kept changing under concurrent trackers (Table ledger)
+Permanent
+  PoisonMessage        a delivered message no stage can handle: bad JSON, unknown or wrong type, oversized
+  OversizedMessage     a producer built an envelope above MAX_MESSAGE_BYTES (send a claim check instead)
+
+No text of any error here quotes a message body, a record's content or a secret.
+"""
+
+from __future__ import annotations
+
+
+class MigrationError(Exception):
+    """Base of every error below; catch Transient or Permanent rather than this."""
+
+
+class Transient(MigrationError):
+    """Retry later: the condition is expected to clear (contention, ordering, a dependency that is down)."""
+
+
+class Permanent(MigrationError):
+    """Retrying cannot help: report with a reason code, park the message, or stop and name what to fix."""
+
+
+class PoisonMessage(Permanent):
+    """A delivered message that can never be handled. `code` and `reason` hold no message content."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class OversizedMessage(Permanent, ValueError):
+    """An envelope whose body exceeds MAX_MESSAGE_BYTES: put the data in a blob and send a reference."""
+
+
+class RunNotFound(Transient, LookupError):
+    """record_chunk or a query named a run that save_run never stored (yet): redeliver later."""
+
+
+class LedgerContention(Transient, RuntimeError):
+    """A run's tally kept changing under us: let the message be redelivered."""
