@@ -9,7 +9,6 @@ model them; answering as if they had been applied would hide a client's dependen
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from emulator import applications, auth_methods, delta, directory_audits, signins, users
@@ -99,6 +98,12 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
             if method == "POST":
                 return applications.create_extension_property(tenant, ctx, parts[1])
         raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
+    if parts[:2] == ["directory", "deletedItems"] and len(parts) in (3, 4):
+        if len(parts) == 3 and method == "GET":
+            return users.get_deleted_item(tenant, ctx, parts[2])
+        if len(parts) == 4 and parts[3] == "restore" and method == "POST":
+            return users.restore_deleted_item(tenant, ctx, parts[2])
+        raise _not_allowed()
     if parts == ["auditLogs", "signIns"]:
         if method == "GET":
             return signins.list_sign_ins(tenant, ctx)
@@ -114,7 +119,7 @@ def _route_users(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], 
     method = ctx.method
     if len(parts) == 1:
         if method == "GET":
-            return users.list_users(tenant, ctx)
+            return users.list_users(tenant, ctx, lag=lag)
         if method == "POST":
             return users.create_user(tenant, ctx)
         raise _not_allowed()
@@ -125,10 +130,7 @@ def _route_users(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], 
         if key == "$count" and method == "GET":
             return users.count_users(tenant, ctx)
         if method == "GET":
-            lagging = lag and _is_young(tenant, key)
-            if lagging:
-                tenant.faults.note("lag")
-            return users.get_user(tenant, ctx, key, lagging=lagging)
+            return users.get_user(tenant, ctx, key, lag=lag)
         if method == "PATCH":
             return users.update_user(tenant, ctx, key)
         if method == "DELETE":
@@ -146,13 +148,6 @@ def _route_users(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], 
             return auth_methods.add_email_method(tenant, ctx, key)
         raise _not_allowed()
     raise _unknown(parts)
-
-
-def _is_young(tenant: EmulatedTenant, key: str) -> bool:
-    record = tenant.state.lookup(key)
-    if record is None:
-        return False
-    return (time.monotonic() - record.created_mono) * 1000 < tenant.faults.spec.lag_ms
 
 
 def _unknown(parts: list[str]) -> GraphError:

@@ -3,6 +3,10 @@
 Lookups are dict hits (by id, by (issuer, issuerAssignedId), by mail, by UPN) so a 300,000-user
 tenant answers as fast as an empty one. Identity keys are case-insensitive (casefold), so two
 users differing only in the case of their email are a conflict. Passwords are never stored.
+Deleting a user is soft (graph docs resources/directory.md, api/directory-deleteditems-restore.md): the user
+moves to deleted items, leaves every index, and can be restored for 30 days (time-scaled) unless another user
+took one of its identities meanwhile. `previous` keeps the data before the last write, so a read inside the
+read-after-write window can answer the old view.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from emulator.constants import EXTENSIONS_APP_DISPLAY_NAME
 from emulator.extensions import ExtensionProperty
 
 STATE_VERSION = 1
+DELETED_RETENTION_S = 30 * 24 * 3600.0  # deleted users are restorable for 30 days
 
 
 def utc_now_iso() -> str:
@@ -41,6 +46,9 @@ class UserRecord:
     data: dict[str, Any]
     seq: int
     created_mono: float = field(default_factory=time.monotonic)
+    updated_mono: float = 0.0  # 0: never updated since created (or loaded)
+    previous: dict[str, Any] | None = None  # the data before the last update (read-after-write lag)
+    deleted_mono: float = 0.0
 
     @property
     def id(self) -> str:
@@ -69,6 +77,7 @@ class TenantState:
 
     def _init_empty(self) -> None:
         self.users: dict[str, UserRecord] = {}
+        self.deleted: dict[str, UserRecord] = {}  # soft-deleted users, restorable
         self.by_identity: dict[tuple[str, str], str] = {}
         self.by_mail: dict[str, set[str]] = {}
         self.by_upn: dict[str, str] = {}
@@ -121,17 +130,52 @@ class TenantState:
 
     def replace_user_data(self, record: UserRecord, data: dict[str, Any]) -> None:
         self._unindex(record)
+        record.previous = record.data
+        record.updated_mono = time.monotonic()
         record.data = data
         self._index(record)
         self._changed(record.id)
 
     def remove_user(self, record: UserRecord) -> None:
+        """Soft delete: out of the directory and its indexes, into deleted items (restorable)."""
         self._unindex(record)
         del self.users[record.id]
         del self._seq_to_id[record.seq]
-        self.auth_methods.pop(record.id, None)
         if len(self._order) > 1024 and len(self._seq_to_id) < len(self._order) // 2:
             self._order = [s for s in self._order if s in self._seq_to_id]
+        record.deleted_mono = time.monotonic()
+        record.data = {**record.data, "deletedDateTime": utc_now_iso()}
+        self.deleted[record.id] = record
+        self._changed(record.id)
+
+    def purge_deleted(self, retention_s: float = DELETED_RETENTION_S) -> None:
+        """Deleted items older than the retention are gone for good."""
+        edge = time.monotonic() - retention_s
+        for user_id in [i for i, r in self.deleted.items() if r.deleted_mono < edge]:
+            del self.deleted[user_id]
+            self.auth_methods.pop(user_id, None)
+
+    def identity_taken(self, record: UserRecord) -> bool:
+        """Whether another live user now holds one of this (deleted) user's identities or its UPN."""
+        data = record.data
+        for identity in data.get("identities") or []:
+            if identity_key(identity["issuer"], identity["issuerAssignedId"]) in self.by_identity:
+                return True
+        upn = data.get("userPrincipalName")
+        return isinstance(upn, str) and upn.casefold() in self.by_upn
+
+    def restore_user(self, record: UserRecord) -> None:
+        del self.deleted[record.id]
+        record.data = {k: v for k, v in record.data.items() if k != "deletedDateTime"}
+        record.seq = self._next_seq
+        self._next_seq += 1
+        record.deleted_mono = 0.0
+        record.previous = None
+        record.updated_mono = time.monotonic()
+        self.users[record.id] = record
+        self._order.append(record.seq)
+        self._seq_to_id[record.seq] = record.id
+        self._index(record)
         self._changed(record.id)
 
     def users_after(self, after_seq: int, limit: int) -> list[UserRecord]:
@@ -201,6 +245,7 @@ class TenantState:
             "version": STATE_VERSION,
             "tenant": self.tenant,
             "users": [r.data for r in sorted(self.users.values(), key=lambda r: r.seq)],
+            "deletedUsers": [r.data for r in self.deleted.values()],
             "applications": list(self.applications.values()),
             "extensionProperties": [p.to_state() for p in self.extension_properties.values()],
             "authMethods": self.auth_methods,
@@ -218,6 +263,10 @@ class TenantState:
         for data in payload["users"]:
             record = self.add_user(data)
             record.created_mono = 0.0  # loaded users are old: no read-after-write lag
+        for data in payload.get("deletedUsers", []):
+            self.deleted[str(data["id"])] = UserRecord(
+                data=data, seq=0, created_mono=0.0, deleted_mono=time.monotonic()
+            )
         self.auth_methods = payload.get("authMethods", {})
         for sign_in in payload.get("signIns", []):
             self.add_sign_in(sign_in)

@@ -1,12 +1,19 @@
-"""`/users` handlers: create, read, list (filter/select/top/count/paging), update, delete.
+"""`/users` handlers: create, read, list (filter/select/top/count/paging), update, delete, and restore from
+`/directory/deletedItems`.
 
 Create and update validate everything before touching state, so a 400 never leaves a half-made
-user. Reads without `$select` return Graph's default property set (graph docs resources/user.md),
-so a client that needs `identities` or extension values must `$select` them, as against Entra.
+user; string properties keep their documented maximum lengths (graph docs resources/user.md). Reads
+without `$select` return Graph's default property set (resources/user.md), so a client that needs
+`identities` or extension values must `$select` them, as against Entra.
+Read-after-write lag (the `lag` fault): inside `lag-ms` of a create, GET answers 404; inside `lag-ms` of a
+PATCH, GET answers the previous data; an identity, mail or UPN `$filter` doesn't find a user created or
+changed inside the window. DELETE is soft; `POST /directory/deletedItems/{id}/restore` brings the user back
+(api/directory-deleteditems-restore.md: 200 with the object) unless another user took its identities.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +23,7 @@ from emulator.errors import GraphError, bad_request, invalid_value, not_found, o
 from emulator.extensions import check_extension_values
 from emulator.odata_filter import parse_user_filter
 from emulator.paging import decode_token, encode_token, page_size
-from emulator.state import UserRecord, identity_key, utc_now_iso
+from emulator.state import DELETED_RETENTION_S, UserRecord, identity_key, utc_now_iso
 from emulator.validation import (
     check_display_name,
     check_known_properties,
@@ -35,6 +42,27 @@ DEFAULT_PROPERTIES = (
 )  # fmt: skip
 MAX_TOP = 999
 USERS_CONTEXT = "$metadata#users"
+# Documented maximum lengths of writable string properties (graph docs resources/user.md).
+MAX_LENGTHS = {
+    "displayName": 256, "givenName": 64, "surname": 64, "mobilePhone": 64, "mailNickname": 64,
+    "jobTitle": 128, "city": 128, "country": 128, "companyName": 64, "department": 64, "employeeId": 16,
+}  # fmt: skip
+
+
+def check_lengths(body: dict[str, Any]) -> None:
+    for name, limit in MAX_LENGTHS.items():
+        value = body.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise bad_request(f"Invalid value specified for property '{name}' of resource 'User': longer than {limit}.")
+
+
+def is_young(tenant: EmulatedTenant, record: UserRecord, *, created_only: bool = False) -> bool:
+    """Inside the read-after-write window of its create (or, unless created_only, of its last update)."""
+    window = tenant.faults.spec.lag_ms / 1000
+    now = time.monotonic()
+    if now - record.created_mono < window:
+        return True
+    return not created_only and record.updated_mono > 0 and now - record.updated_mono < window
 
 
 # ---- projection ------------------------------------------------------------------------------
@@ -67,6 +95,7 @@ def create_user(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
     check_known_properties(body)
     check_scalar_types(body)
     check_display_name(body.get("displayName"))
+    check_lengths(body)
     identities: list[dict[str, str]] = []
     raw_identities = _without_upn_identity(body.get("identities"))
     if raw_identities:
@@ -144,15 +173,23 @@ def _upn_identity(upn: str, tenant: str) -> dict[str, str]:
 
 
 # ---- read ------------------------------------------------------------------------------------
-def get_user(tenant: EmulatedTenant, ctx: RequestContext, key: str, *, lagging: bool) -> Reply:
+def get_user(tenant: EmulatedTenant, ctx: RequestContext, key: str, *, lag: bool) -> Reply:
+    """`lag`: this request drew the read-after-write fault (a young user reads as absent, or as it was)."""
     record = tenant.state.lookup(key)
-    if record is None or lagging:
+    if record is None:
         raise not_found(key)
-    body = {"@odata.context": f"{ctx.base_url}/{USERS_CONTEXT}/$entity", **project(record.data, parse_select(ctx))}
+    data = record.data
+    if lag and is_young(tenant, record, created_only=True):
+        tenant.faults.note("lag")
+        raise not_found(key)
+    if lag and record.previous is not None and is_young(tenant, record):
+        tenant.faults.note("lag")
+        data = record.previous
+    body = {"@odata.context": f"{ctx.base_url}/{USERS_CONTEXT}/$entity", **project(data, parse_select(ctx))}
     return Reply(200, body)
 
 
-def list_users(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
+def list_users(tenant: EmulatedTenant, ctx: RequestContext, *, lag: bool = False) -> Reply:
     state = tenant.state
     select = parse_select(ctx)
     top = page_size(ctx, tenant.config.page_size_default, MAX_TOP)
@@ -165,6 +202,9 @@ def list_users(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
     body: dict[str, Any] = {"@odata.context": f"{ctx.base_url}/{USERS_CONTEXT}"}
     if expression:
         records = _filtered(tenant, expression)
+        if lag and any(is_young(tenant, r) for r in records):
+            tenant.faults.note("lag")  # the index hasn't caught up with a recent create or change
+            records = [r for r in records if not is_young(tenant, r)]
         after = 0
         token = ctx.query.get("skiptoken")
         if token:
@@ -235,6 +275,7 @@ def update_user(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
     data = dict(record.data)
     if "displayName" in body:
         check_display_name(body["displayName"])
+    check_lengths(body)
     policies = parse_password_policies(body.get("passwordPolicies", data.get("passwordPolicies")))
     identities: list[dict[str, str]] | None = None
     if "identities" in body:
@@ -275,8 +316,42 @@ def update_user(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
 
 
 def delete_user(tenant: EmulatedTenant, key: str) -> Reply:
+    """Soft delete: 204; the user waits in deleted items (restorable for 30 days)."""
     record = tenant.state.lookup(key)
     if record is None:
         raise not_found(key)
     tenant.state.remove_user(record)
     return Reply(204)
+
+
+def _deleted(tenant: EmulatedTenant, key: str) -> UserRecord:
+    state = tenant.state
+    state.purge_deleted(tenant.config.scaled(DELETED_RETENTION_S))
+    record = state.deleted.get(key)
+    if record is None:
+        raise not_found(key)
+    return record
+
+
+def get_deleted_item(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
+    record = _deleted(tenant, key)
+    body = {
+        "@odata.context": f"{ctx.base_url}/$metadata#directoryObjects/$entity",
+        "@odata.type": "#microsoft.graph.user",
+        **project(record.data, parse_select(ctx) or (*DEFAULT_PROPERTIES, "deletedDateTime")),
+    }
+    return Reply(200, body)
+
+
+def restore_deleted_item(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
+    """POST /directory/deletedItems/{id}/restore → 200 with the restored user."""
+    record = _deleted(tenant, key)
+    if tenant.state.identity_taken(record):
+        raise object_conflict("identities")
+    tenant.state.restore_user(record)
+    body = {
+        "@odata.context": f"{ctx.base_url}/$metadata#directoryObjects/$entity",
+        "@odata.type": "#microsoft.graph.user",
+        **public_view(record.data),
+    }
+    return Reply(200, body)

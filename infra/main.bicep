@@ -33,6 +33,7 @@ var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
 var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
+var syncTableName = 'sync'
 var vaultTableName = 'vault'
 // One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
 // queues, their requiresSession and their app settings below to the stage table).
@@ -40,6 +41,7 @@ var queueNames = {
   exportDrops: 'export-drops'
   importChunks: 'import-chunks'
   runEvents: 'run-events'
+  legacyChanges: 'legacy-changes'
 }
 
 // Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
@@ -122,6 +124,12 @@ resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: ledgerTableName
 }
 
+// The coexistence sync's store (fingerprints, cursors, conflicts, sealed drop records), beside the ledger.
+resource syncTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: syncTableName
+}
+
 // The JIT credential vault: legacy password hashes sealed per row (data keys wrapped by vaultKek), shared by
 // the import stage and the password-submit endpoint on every instance.
 resource vaultTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
@@ -167,6 +175,13 @@ resource runEvents 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' =
   parent: serviceBus
   name: queueNames.runEvents
   properties: commonQueueProperties
+}
+
+// Session-enabled: session id = (source, legacyId), so one user's changes apply in order, one at a time.
+resource legacyChanges 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.legacyChanges
+  properties: union(commonQueueProperties, { requiresSession: true })
 }
 
 // ---------------------------------------------------------------- key vault
@@ -253,6 +268,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'EXPORT_DROPS_QUEUE', value: exportDrops.name }
         { name: 'IMPORT_CHUNKS_QUEUE', value: importChunks.name }
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
+        { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
+        { name: 'SYNC_TABLE', value: syncTable.name }
         { name: 'MAX_DELIVERY_COUNT', value: string(maxDeliveryCount) }
         { name: 'STORAGE_ACCOUNT_URL', value: storage.properties.primaryEndpoints.blob }
         { name: 'TABLES_ACCOUNT_URL', value: storage.properties.primaryEndpoints.table }

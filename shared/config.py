@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,9 +89,29 @@ class Settings(BaseSettings):
     LEGACY_FEED_OVERLAP_S: float = Field(default=300.0, ge=0)
     LEGACY_AUTH0_LOG_RETENTION_DAYS: float = Field(default=1.0, gt=0)  # by plan: 1 (Free) … 30 (Enterprise)
     LEGACY_KEYCLOAK_EVENTS_EXPIRATION_S: float | None = None  # default: the realm's eventsExpiration
+    # Coexistence sync (poll changes → apply change); see docs/sync.md
+    LEGACY_CHANGES_QUEUE: str = "legacy-changes"
+    SYNC_TABLE: str = "sync"  # Azure: the sync store (fingerprints, cursors, conflicts), beside the ledger
+    SYNC_SOURCE: str = "jsonl"  # Azure: the feed poll_changes reads (a --source name)
+    SYNC_FEED: str = ""  # Azure: where that feed is (a drop blob name, a tenant URL)
+    SYNC_SCHEDULE: str = "0 */1 * * * *"  # Azure: poll_changes' timer (NCRONTAB)
+    SYNC_POLL_INTERVAL_S: float = Field(default=60.0, gt=0)
+    SYNC_POLL_LEASE_S: float = Field(default=120.0, gt=0)  # a poll's lease (renewed per page): one poller at a time
+    SYNC_WRITE_SHARE: float = Field(default=0.2, gt=0.0, le=1.0)  # of each write budget, for the sync's writes
+    SYNC_ENABLED: bool = False  # an import leaves SYNC_WRITE_SHARE of the write quota to a running sync
+    SYNC_CONFLICT_RULE: Literal["entra_wins_after_cutover", "legacy_wins", "entra_wins"] = "entra_wins_after_cutover"
+    SYNC_CUTOVER_AT: datetime | None = None  # when the apps moved to Entra: from then on Entra wins conflicts
+    SYNC_DELETE_POLICY: Literal["delete", "disable"] = "delete"
+    SYNC_NO_HASH_PASSWORD_POLICY: Literal["force_reset", "leave"] = "force_reset"
+    SYNC_MAX_ATTEMPTS: int = Field(default=8, ge=1)
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)
+
+    @property
+    def import_write_share(self) -> float:
+        """The part of each write budget a bulk import uses: all of it, unless a sync runs beside it."""
+        return 1.0 - self.SYNC_WRITE_SHARE if self.SYNC_ENABLED else 1.0
 
     @property
     def extensions_app_id_compact(self) -> str | None:

@@ -66,8 +66,26 @@ class RunCompleted(_Message):
     run_id: str
 
 
+class LegacyChange(_Message):
+    """A legacy user changed (a feed hint): re-read them and apply. Ids and op only, never values or secrets.
+
+    `run_id` names the sync (`sync-<source>`); the session id is (source, legacyId) so one user's changes are
+    applied in order; the id is deterministic (`sync-<source>:change:<change id>`) so re-sends are dropped.
+    """
+
+    type: Literal["LegacyChange"] = "LegacyChange"
+    run_id: str
+    source: str
+    legacy_id: str
+    change_id: str
+    op: Literal["create", "update", "disable", "enable", "delete", "password", "unknown"] = "unknown"
+    seq: int | None = None
+    attempt: int = 0
+
+
 Payload = Annotated[
-    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted, Field(discriminator="type")
+    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted | LegacyChange,
+    Field(discriminator="type"),
 ]
 
 

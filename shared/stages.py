@@ -19,7 +19,8 @@ from shared.errors import PoisonMessage
 from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
 from shared.handlers.track_run import track_run
-from shared.messages import ChunkImported, ExportPlanned, ImportChunk, PlanExport, RunCompleted
+from shared.messages import ChunkImported, ExportPlanned, ImportChunk, LegacyChange, PlanExport, RunCompleted
+from shared.sync.stage import apply_change_stage, poll_changes_stage
 
 TriggerKind = Literal["queue", "timer", "http"]
 # Queue stages: (message, ports, workflow) -> follow-ups. Timer stages: (ports, workflow) -> follow-ups.
@@ -40,6 +41,7 @@ class Stage:
     sessions: bool = False  # queue stages: the queue requires sessions (session id = the ordering key)
     schedule_setting: str | None = None  # timer stages: the app setting holding the NCRONTAB schedule
     route: str | None = None  # HTTP stages: the route under /api/
+    local_host: Literal["run", "sync"] = "run"  # which local host drains this queue: `run`, or `sync`
 
     def queue_name(self, settings: Settings) -> str:
         if self.queue_setting is None:
@@ -80,6 +82,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("track_run", "queue", track_run, accepts=(ExportPlanned, ChunkImported, RunCompleted),
           queue_setting="RUN_EVENTS_QUEUE"),
     Stage("password_submit", "http", route="password-submit"),
+    Stage("poll_changes", "timer", poll_changes_stage, schedule_setting="SYNC_SCHEDULE"),
+    Stage("apply_change", "queue", apply_change_stage, accepts=(LegacyChange,), queue_setting="LEGACY_CHANGES_QUEUE",
+          sessions=True, local_host="sync"),
 )
 # fmt: on
 
@@ -92,6 +97,6 @@ def stage(name: str) -> Stage:
     raise KeyError(f"no stage {name!r}; stages: {', '.join(s.name for s in STAGES)}")
 
 
-def queue_routes(settings: Settings) -> Mapping[str, Stage]:
-    """Queue name → the stage that consumes it: what the local host drains and how it dispatches."""
-    return {row.queue_name(settings): row for row in STAGES if row.trigger == "queue"}
+def queue_routes(settings: Settings, host: Literal["run", "sync"] = "run") -> Mapping[str, Stage]:
+    """Queue name → the stage that consumes it: what a local host (`run` or `sync`) drains and how it dispatches."""
+    return {row.queue_name(settings): row for row in STAGES if row.trigger == "queue" and row.local_host == host}

@@ -49,12 +49,16 @@ def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
             yield SourceReject(line_no, None, Reason.INVALID_JSON, f"not JSON: {exc.msg} at column {exc.colno}")
             continue
         first = False
-        if not isinstance(obj, dict):
-            yield SourceReject(line_no, None, Reason.INVALID_JSON, "a line must hold one JSON object")
-            continue
-        legacy_id = obj.get("legacyId")
-        try:
-            yield SourceRecord(line_no, LegacyUser.model_validate(obj))
-        except ValidationError as exc:
-            code, message = describe_validation_error(exc)
-            yield SourceReject(line_no, legacy_id if isinstance(legacy_id, str) else None, code, message)
+        yield record_from_json(line_no, obj)
+
+
+def record_from_json(line_no: int, obj: object) -> SourceItem:
+    """One parsed line as an interchange record, or a reject with a reason code (also used by the change drop)."""
+    if not isinstance(obj, dict):
+        return SourceReject(line_no, None, Reason.INVALID_JSON, "a line must hold one JSON object")
+    legacy_id = obj.get("legacyId")
+    try:
+        return SourceRecord(line_no, LegacyUser.model_validate(obj))
+    except ValidationError as exc:
+        code, message = describe_validation_error(exc)
+        return SourceReject(line_no, legacy_id if isinstance(legacy_id, str) else None, code, message)

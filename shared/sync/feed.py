@@ -34,6 +34,17 @@ class ChangeHint(BaseModel):
     seq: int | None = None  # a monotonic order within the user, where the source has one
 
 
+class FeedReject(BaseModel):
+    """A feed entry that can't be used: where it was, a reason code and a one-line message (no values)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int | None
+    legacy_id: str | None
+    code: str
+    message: str
+
+
 class FeedPage(BaseModel):
     """Hints after a cursor, and the cursor to store once they are sent. `more`: call read again at once."""
 
@@ -43,6 +54,8 @@ class FeedPage(BaseModel):
     cursor: str | None
     more: bool = False
     oldest_available: datetime | None = None  # the feed's retention edge, when it tells
+    newest_at: datetime | None = None  # when the newest change this page covers happened (lag), when known
+    rejects: Sequence[FeedReject] = ()  # entries that could not be used (bad drop lines), reported, not sent
 
 
 class CursorExpired(Exception):
@@ -64,3 +77,19 @@ class LegacyState(Protocol):
 
     async def read_user(self, legacy_id: str) -> LegacyUser | None:
         """The user as the legacy system holds them now; None when the user no longer exists there."""
+
+
+class VersionedLegacyState(LegacyState, Protocol):
+    """A LegacyState that also says which version (a monotonic seq) it read: the apply stage then refuses to
+    apply an older version over a newer one it already applied."""
+
+    async def read_version(self, legacy_id: str) -> tuple[LegacyUser | None, int | None]: ...
+
+
+async def read_current(state: LegacyState, legacy_id: str) -> tuple[LegacyUser | None, int | None]:
+    """(user, version) from any LegacyState; version is None when the source has none."""
+    read_version = getattr(state, "read_version", None)
+    if read_version is not None:
+        user, seq = await read_version(legacy_id)
+        return user, seq
+    return await state.read_user(legacy_id), None

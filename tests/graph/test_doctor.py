@@ -46,7 +46,7 @@ def test_doctor_refuses_a_workforce_tenant(start_emulator) -> None:
 
 
 def test_doctor_names_a_wrong_secret_and_a_bad_tenant(start_emulator, tmp_path) -> None:
-    _, cert_pem = self_signed(tmp_path, "other")
+    _ = self_signed(tmp_path, "other")
     emulator = start_emulator(client_apps=[{"client_id": APP, "secret": "something-else"}])
     code, output = doctor(emulator)
     assert code == 2 and "AADSTS7000215" in output and "client secret" in output, output

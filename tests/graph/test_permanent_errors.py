@@ -58,7 +58,7 @@ async def test_a_403_on_create_stops_the_run_naming_the_permission(start_emulato
                                             "permissions": ["Application.ReadWrite.OwnedBy"]}])  # fmt: skip
     monkeypatch.setenv("PERMANENT_SECRET", SECRET)
     settings = settings_for(emulator, tmp_path, APP_IDS=[f"{APP}:secret-env=PERMANENT_SECRET"])
-    with pytest.raises(RunStopped, match="User.ReadWrite.All"):
+    with pytest.raises(RunStopped, match=r"User\.ReadWrite\.All"):
         await execute_run(SAMPLE, "jsonl", settings, show_progress=False)
     assert max(r[1] for r in deliveries(tmp_path)) == 1, "a message was redelivered"
     assert emulator_stats(emulator)["users"] == 0

@@ -79,7 +79,9 @@ def test_every_setting_a_row_names_is_a_setting():
 def test_stage_names_and_queues_are_unique():
     assert len({row.name for row in STAGES}) == len(STAGES)
     queue_rows = [row for row in STAGES if row.trigger == "queue"]
-    assert len(queue_routes(Settings())) == len(queue_rows)
+    hosts = {row.local_host for row in queue_rows}
+    assert sum(len(queue_routes(Settings(), host)) for host in hosts) == len(queue_rows)
+    assert {row.name for row in queue_routes(Settings(), "sync").values()} == {"apply_change"}
 
 
 def test_queue_routes_follow_the_settings():

@@ -63,7 +63,9 @@ class EmulatorAuthorityTransport(AsyncHttpTransport):  # type: ignore[type-arg]
 
 def _lane(settings: Settings, app: AppRegistration | None) -> AppLane:
     quota = settings.WRITE_QUOTA
-    budget = ThrottleBudget(quota.per_app, quota.per_app_window_s / quota.time_scale, headroom=quota.headroom)
+    share = settings.import_write_share  # a sync running beside the import keeps its own share
+    window = quota.per_app_window_s / quota.time_scale
+    budget = ThrottleBudget(int(quota.per_app * share), window, headroom=quota.headroom)
     graph_url = settings.GRAPH_URL
     tenant_id = settings.TENANT_ID or settings.TENANT
     if app is None:
@@ -91,7 +93,8 @@ def build_directory(settings: Settings) -> GraphDirectory:
     apps: list[AppRegistration | None] = list(parse_apps(settings.APP_IDS, emulator=emulator)) or [None]
     lanes = [_lane(settings, app) for app in apps]
     quota = settings.WRITE_QUOTA
-    tenant = ThrottleBudget(quota.per_tenant, quota.per_tenant_window_s / quota.time_scale, headroom=quota.headroom)
+    per_tenant = int(quota.per_tenant * settings.import_write_share)
+    tenant = ThrottleBudget(per_tenant, quota.per_tenant_window_s / quota.time_scale, headroom=quota.headroom)
     return GraphDirectory(lanes, tenant, inline_retry_budget_s=settings.INLINE_RETRY_BUDGET_S)
 
 

@@ -1,0 +1,79 @@
+"""The sync store contract, on SQLite and on Table Storage (Azurite): fingerprints, conflicts once, one poll lease
+holder, counters that add up, the drop keeping the highest seq per user, awkward keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from azure.data.tables.aio import TableClient
+
+from shared.sync.model import Conflict, CursorState, Fingerprint
+from shared.sync.sqlite_store import SqliteSyncStore
+from shared.sync.store import DropRecord, SyncStore
+from shared.sync.table_store import TableSyncStore
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+AWKWARD = "a/b#c?d\\e ünïcødé"
+
+
+@pytest.fixture(params=["sqlite", "table"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SyncStore]:
+    if request.param == "sqlite":
+        sqlite = SqliteSyncStore(tmp_path / "sync.db")
+        yield sqlite
+        sqlite.close()
+        return
+    table: TableClient = request.getfixturevalue("table")
+    yield TableSyncStore(table)
+
+
+@pytest.mark.azurite
+async def test_fingerprints_round_trip_with_awkward_ids(store: SyncStore) -> None:
+    fp = Fingerprint(source="auth0", legacy_id=AWKWARD, object_id="oid", fields={"mail": "d1"}, seq=3, updated_at=T0)
+    await store.put_fingerprint(fp)
+    await store.put_fingerprint(Fingerprint(source="okta", legacy_id=AWKWARD, updated_at=T0))
+    assert await store.get_fingerprints("auth0", [AWKWARD, "nobody"]) == {AWKWARD: fp}
+    assert [f.legacy_id async for f in store.fingerprints("auth0")] == [AWKWARD]
+
+
+@pytest.mark.azurite
+async def test_a_conflict_is_recorded_once(store: SyncStore) -> None:
+    conflict = Conflict(source="jsonl", legacy_id="u1", object_id="o", field="surname", legacy_value="A",
+                        entra_value="B", resolution="entra", rule="entra_wins_after_cutover", at=T0)  # fmt: skip
+    assert await store.record_conflict(conflict)
+    assert not await store.record_conflict(conflict.model_copy(update={"at": T0 + timedelta(hours=1)}))
+    assert [c.field for c in await store.conflicts("jsonl")] == ["surname"]
+    assert len(await store.conflicts()) == 1
+
+
+@pytest.mark.azurite
+async def test_one_poll_lease_holder_at_a_time_and_it_expires(store: SyncStore) -> None:
+    until = T0 + timedelta(minutes=5)
+    results = await asyncio.gather(*(store.begin_poll("jsonl", f"h{i}", T0, until) for i in range(5)))
+    assert sum(results) == 1
+    assert await store.begin_poll("jsonl", "late", until + timedelta(seconds=1), until + timedelta(minutes=5))
+    await store.end_poll("jsonl", "late")
+    assert await store.begin_poll("jsonl", "next", T0, until)
+    await store.put_cursor(CursorState(source="jsonl", cursor="42"))
+    got = await store.get_cursor("jsonl")
+    assert got is not None and got.cursor == "42"
+
+
+@pytest.mark.azurite
+async def test_counters_add_up_under_concurrency(store: SyncStore) -> None:
+    await asyncio.gather(*(store.bump("jsonl", {"updated": 1, "created": 2}) for _ in range(10)))
+    assert await store.counters("jsonl") == {"updated": 10, "created": 20}
+
+
+@pytest.mark.azurite
+async def test_the_drop_keeps_the_highest_seq_per_user(store: SyncStore) -> None:
+    await store.put_drop_records([DropRecord("jsonl", AWKWARD, 5, "update", b"five")])
+    await store.put_drop_records([DropRecord("jsonl", AWKWARD, 3, "update", b"three")])
+    await store.put_drop_records([DropRecord("jsonl", AWKWARD, 7, "delete", b"")])
+    got = await store.get_drop_record("jsonl", AWKWARD)
+    assert got is not None and (got.seq, got.op) == (7, "delete")
+    assert await store.get_drop_record("jsonl", "nobody") is None

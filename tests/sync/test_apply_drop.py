@@ -1,0 +1,44 @@
+"""The changes.jsonl drop end to end, in process, against the tenant emulator: import, then apply changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli.run_cmd import execute_run
+from cli.sync_cmd import execute_sync
+from tests.conftest import settings_for
+from tests.sync.conftest import differences, person, tenant_users, write_jsonl
+
+
+async def import_users(emulator, state: Path, records: list[dict]) -> None:
+    export = write_jsonl(state.parent / "export.jsonl", records)
+    run = await execute_run(export, "jsonl", settings_for(emulator, state), show_progress=False)
+    assert run.created == len(records), run
+
+
+async def test_create_update_email_disable_delete_flow_into_the_tenant(start_emulator, tmp_path):
+    emulator = start_emulator(time_scale=50)
+    state = tmp_path / "state"
+    legacy = {f"u{i:05d}": person(i) for i in range(5)}
+    await import_users(emulator, state, list(legacy.values()))
+    changes = [
+        {**person(0, surname="Renamed"), "op": "update", "seq": 1},
+        {**person(1, email="new1@example.com"), "op": "update", "seq": 2},
+        {**person(2, disabled=True), "op": "disable", "seq": 3},
+        {"legacyId": "u00003", "op": "delete", "seq": 4},
+        {**person(9), "op": "create", "seq": 5},
+    ]
+    drop = write_jsonl(tmp_path / "changes.jsonl", changes)
+    summary = await execute_sync("jsonl", settings_for(emulator, state), feed=str(drop), snapshot=None, every=None,
+                                 once=True, show_progress=False)  # fmt: skip
+    legacy.update({"u00000": person(0, surname="Renamed"), "u00001": person(1, email="new1@example.com"),
+                   "u00002": person(2, disabled=True), "u00003": None, "u00009": person(9)})  # fmt: skip
+    assert differences(emulator.base_url, legacy) == []
+    counters = summary["counters"]
+    assert counters.get("created") == 1 and counters.get("deleted") == 1 and counters.get("disabled") == 1
+    assert counters.get("updated") == 2, counters
+    # again: nothing new to apply, nothing written
+    again = await execute_sync("jsonl", settings_for(emulator, state), feed=str(drop), snapshot=None, every=None,
+                               once=True, show_progress=False)  # fmt: skip
+    assert again["queued"] == 0
+    assert "u00009" in tenant_users(emulator.base_url)
