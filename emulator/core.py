@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from emulator.callout_registry import CalloutRegistry
 from emulator.config import EmulatorConfig
 from emulator.constants import DEFAULT_EXTENSIONS_APP_OBJECT_ID
 from emulator.faults import FaultInjector
+from emulator.signin_sim_arrivals import ArrivalQueue
+from emulator.signin_sim_passwords import PasswordBook
 from emulator.state import TenantState
 from emulator.throttling import Throttle
 
@@ -30,6 +33,10 @@ class EmulatedTenant:
             reporting_window=config.scaled(quotas.reporting_window_s),
         )
         self.fractional_retry_after = config.time_scale != 1.0
+        # Entra's side of a sign-in (signin_sim): JIT configuration, password digests, log records in flight.
+        self.callouts = CalloutRegistry()
+        self.passwords = PasswordBook()
+        self.arrivals = ArrivalQueue()
 
     def resource_unit_quota(self) -> int:
         if self.config.quotas.resource_units is not None:
@@ -44,3 +51,6 @@ class EmulatedTenant:
         self.state.reset()
         self.throttle.reset()
         self.faults.injected.clear()
+        self.callouts.reset()
+        self.passwords.clear()
+        self.arrivals.clear()

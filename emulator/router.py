@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from emulator import applications, auth_methods, delta, signins, users
+from emulator import applications, auth_methods, callout_config, delta, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request
@@ -64,14 +64,23 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
         if len(parts) == 1:
             if method == "GET":
                 return applications.list_applications(tenant, ctx)
+            if method == "POST":
+                return callout_config.create_application(tenant, ctx)
             raise _not_allowed()
         if len(parts) == 2 and method == "GET":
             return applications.get_application(tenant, ctx, parts[1])
+        if len(parts) == 2 and method == "PATCH":
+            return callout_config.update_application(tenant, ctx, applications.find(tenant, parts[1]))
         if len(parts) == 3 and parts[2] == "extensionProperties":
             if method == "GET":
                 return applications.list_extension_properties(tenant, ctx, parts[1])
             if method == "POST":
                 return applications.create_extension_property(tenant, ctx, parts[1])
+        raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
+    if head == "identity":
+        reply = callout_config.route_identity(tenant, ctx, parts)
+        if reply is not None:
+            return reply
         raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
     if parts == ["auditLogs", "signIns"]:
         if method == "GET":
