@@ -42,8 +42,13 @@ def queue_sign_ins(emulator: EmulatorServer, count: int, rng: random.Random, *, 
     ids = []
     for _ in range(count):
         minutes = rng.uniform(5, 30) if rng.random() < late_share else rng.uniform(2, 5)
-        record = {"id": str(uuid.uuid4()), "createdDateTime": datetime.now(UTC).isoformat(timespec="milliseconds"), "userId": str(uuid.uuid4()),
-                  "appId": "app-a", "status": {"errorCode": rng.choice([0, 0, 0, 50126])}}  # fmt: skip
+        record = {
+            "id": str(uuid.uuid4()),
+            "createdDateTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "userId": str(uuid.uuid4()),
+            "appId": "app-a",
+            "status": {"errorCode": rng.choice([0, 0, 0, 50126])},
+        }
         emulator.tenant.arrivals.add(record, minutes * 60 / scale)
         ids.append(record["id"])
     return ids

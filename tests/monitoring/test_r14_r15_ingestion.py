@@ -27,26 +27,28 @@ def scaled_settings(scale: float = SCALE) -> IngestSettings:
 @pytest.mark.parametrize("skipped_ticks", [0, 3])
 async def test_r14_late_sign_ins_missed_0_double_counted_0(tmp_path: Path, skipped_ticks: int) -> None:
     rng = random.Random(14)
-    async with serve(EmulatorConfig(port=0, time_scale=SCALE)) as emulator:
-        async with httpx.AsyncClient(base_url=emulator.graph_url, timeout=30) as client:
-            ports, store, _ = ingest_ports(emulator, client, tmp_path)
-            settings = scaled_settings()
-            expected: list[str] = []
-            ingested: list[str] = []
-            interval = 5 * 60 / SCALE
-            for tick in range(24):  # two simulated hours of 5-minute ticks
-                if tick < 8:
-                    expected += queue_sign_ins(emulator, 25, rng, late_share=0.3)
-                if not (4 <= tick < 4 + skipped_ticks):  # R13: missed timer runs
-                    ingested += (await ingest_signins(datetime.now(UTC), ports, settings)).new_ids
-                await asyncio.sleep(interval)
-            assert len(emulator.tenant.arrivals) == 0, "every record has arrived by the end"
-            missed = len(set(expected) - set(ingested))
-            double_counted = await counted(store) - len(set(ingested))
-            assert len(ingested) == len(set(ingested))
-            late = sum(1 for p in await store.points("signin.ingest_lag_s", *EVER) if p.value > 5 * 60 / SCALE)
-            assert late > 0, "some records arrived later than the 5-minute typical delay"
-            assert (missed, double_counted) == (0, 0), f"missed {missed}, double counted {double_counted}"
+    async with (
+        serve(EmulatorConfig(port=0, time_scale=SCALE)) as emulator,
+        httpx.AsyncClient(base_url=emulator.graph_url, timeout=30) as client,
+    ):
+        ports, store, _ = ingest_ports(emulator, client, tmp_path)
+        settings = scaled_settings()
+        expected: list[str] = []
+        ingested: list[str] = []
+        interval = 5 * 60 / SCALE
+        for tick in range(24):  # two simulated hours of 5-minute ticks
+            if tick < 8:
+                expected += queue_sign_ins(emulator, 25, rng, late_share=0.3)
+            if not (4 <= tick < 4 + skipped_ticks):  # R13: missed timer runs
+                ingested += (await ingest_signins(datetime.now(UTC), ports, settings)).new_ids
+            await asyncio.sleep(interval)
+        assert len(emulator.tenant.arrivals) == 0, "every record has arrived by the end"
+        missed = len(set(expected) - set(ingested))
+        double_counted = await counted(store) - len(set(ingested))
+        assert len(ingested) == len(set(ingested))
+        late = sum(1 for p in await store.points("signin.ingest_lag_s", *EVER) if p.value > 5 * 60 / SCALE)
+        assert late > 0, "some records arrived later than the 5-minute typical delay"
+        assert (missed, double_counted) == (0, 0), f"missed {missed}, double counted {double_counted}"
 
 
 async def test_r15_limiter_keeps_requests_over_limit_at_0(tmp_path: Path) -> None:
@@ -55,7 +57,7 @@ async def test_r15_limiter_keeps_requests_over_limit_at_0(tmp_path: Path) -> Non
             queue_sign_ins(emulator, 400, random.Random(15), late_share=0)
         emulator.tenant.arrivals.release_due(emulator.tenant.state, everything=True)
         async with httpx.AsyncClient(base_url=emulator.graph_url, timeout=30) as client:
-            ports, store, log = ingest_ports(emulator, client, tmp_path, page_size=50)  # 24 pages
+            ports, store, _ = ingest_ports(emulator, client, tmp_path, page_size=50)  # 24 pages
             result = await ingest_signins(datetime.now(UTC), ports, scaled_settings())
             over_limit = reporting_429s(emulator)
             assert over_limit == 0, f"requests over limit {over_limit}"
