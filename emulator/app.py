@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, directory_audits
+from emulator import control, directory_audits, signin_sim
 from emulator.auth import TokenReader
 from emulator.batch import run_batch
 from emulator.context import Reply, RequestContext, normalize_query
@@ -71,7 +71,7 @@ class GraphHandler:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=None,
             app_id="",
-            base_url=f"{request.scheme}://{request.host}/v1.0",
+            base_url=f"{request.scheme}://{request.host}{request.path[:5]}",
             request_id=request_id,
             client_request_id=client_request_id,
         )
@@ -111,7 +111,9 @@ def build_app(tenant: EmulatedTenant, default_app_id: str) -> web.Application:
     app[TENANT_KEY] = tenant
     graph = GraphHandler(tenant, default_app_id)
     app.router.add_route("*", "/v1.0/{tail:.*}", graph)
+    app.router.add_route("*", "/beta/{tail:.*}", graph)  # same length as /v1.0: one handler serves both
     control.add_routes(app, tenant)
     directory_audits.add_control_routes(app, tenant)
     add_token_routes(app, tenant.identity)
+    signin_sim.add_routes(app, tenant)
     return app

@@ -13,7 +13,7 @@ from emulator.extensions import new_extension_property
 from emulator.odata_filter import parse_app_filter
 
 
-def _find(tenant: EmulatedTenant, key: str) -> dict[str, Any]:
+def find(tenant: EmulatedTenant, key: str) -> dict[str, Any]:
     apps = tenant.state.applications
     app = apps.get(key)
     if app is None and key.startswith("(appId="):
@@ -34,19 +34,19 @@ def list_applications(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
 
 
 def get_application(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
-    app = _find(tenant, key)
+    app = find(tenant, key)
     return Reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#applications/$entity", **app})
 
 
 def list_extension_properties(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
-    app = _find(tenant, key)
+    app = find(tenant, key)
     props = [p.to_graph() for p in tenant.state.extension_properties.values() if p.app_object_id == app["id"]]
     context = f"{ctx.base_url}/$metadata#applications('{app['id']}')/extensionProperties"
     return Reply(200, {"@odata.context": context, "value": props})
 
 
 def create_extension_property(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
-    app = _find(tenant, key)
+    app = find(tenant, key)
     prop = new_extension_property(ctx.body, app["appId"], app["id"], app["displayName"])
     if prop.name in tenant.state.extension_properties:
         raise object_conflict("name")

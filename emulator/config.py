@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emulator.constants import DEFAULT_EXTENSIONS_APP_ID, DEFAULT_TENANT, DEFAULT_TENANT_ID
+from emulator.signin_sim_config import SignInSimConfig
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -144,6 +145,8 @@ class EmulatorConfig(BaseModel):
     client_apps: list[ClientApp] = Field(default_factory=list)
     # The organization's tenantType (graph docs resources/organization.md): "CIAM" for an external tenant.
     tenant_type: str = "CIAM"
+    # Entra's side of a sign-in: custom-extension budget, smart lockout, sign-in log arrival delay.
+    sign_ins: SignInSimConfig = Field(default_factory=SignInSimConfig)
 
     @field_validator("faults", mode="before")
     @classmethod

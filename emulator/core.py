@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from emulator.callout_registry import CalloutRegistry
 from emulator.config import EmulatorConfig
 from emulator.constants import DEFAULT_EXTENSIONS_APP_OBJECT_ID
 from emulator.faults import FaultInjector
 from emulator.identity_platform import IdentityPlatform, TokenSigner
+from emulator.signin_sim_arrivals import ArrivalQueue
+from emulator.signin_sim_passwords import PasswordBook
 from emulator.state import TenantState
 from emulator.throttling import Throttle
 
@@ -33,6 +36,10 @@ class EmulatedTenant:
         self.fractional_retry_after = config.time_scale != 1.0
         self.signer = TokenSigner()
         self.identity = IdentityPlatform(config, self.signer)  # the token endpoint for config.client_apps
+        # Entra's side of a sign-in (signin_sim): JIT configuration, password digests, log records in flight.
+        self.callouts = CalloutRegistry()
+        self.passwords = PasswordBook()
+        self.arrivals = ArrivalQueue()
 
     def resource_unit_quota(self) -> int:
         if self.config.quotas.resource_units is not None:
@@ -47,3 +54,6 @@ class EmulatedTenant:
         self.state.reset()
         self.throttle.reset()
         self.faults.injected.clear()
+        self.callouts.reset()
+        self.passwords.clear()
+        self.arrivals.clear()

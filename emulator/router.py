@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator import applications, auth_methods, delta, directory_audits, signins, users
+from emulator import applications, auth_methods, callout_config, delta, directory_audits, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.directory_info import route_directory_info
@@ -89,9 +89,13 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
         if len(parts) == 1:
             if method == "GET":
                 return applications.list_applications(tenant, ctx)
+            if method == "POST":
+                return callout_config.create_application(tenant, ctx)
             raise _not_allowed()
         if len(parts) == 2 and method == "GET":
             return applications.get_application(tenant, ctx, parts[1])
+        if len(parts) == 2 and method == "PATCH":
+            return callout_config.update_application(tenant, ctx, applications.find(tenant, parts[1]))
         if len(parts) == 3 and parts[2] == "extensionProperties":
             if method == "GET":
                 return applications.list_extension_properties(tenant, ctx, parts[1])
@@ -104,6 +108,11 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
         if len(parts) == 4 and parts[3] == "restore" and method == "POST":
             return users.restore_deleted_item(tenant, ctx, parts[2])
         raise _not_allowed()
+    if head == "identity":
+        reply = callout_config.route_identity(tenant, ctx, parts)
+        if reply is not None:
+            return reply
+        raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
     if parts == ["auditLogs", "signIns"]:
         if method == "GET":
             return signins.list_sign_ins(tenant, ctx)

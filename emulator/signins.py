@@ -20,6 +20,7 @@ MAX_TOP = 1000
 
 
 def list_sign_ins(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
+    tenant.arrivals.release_due(tenant.state)  # records whose arrival delay has passed become visible
     criteria = parse_sign_in_filter(ctx.query.get("filter"))
     top = page_size(ctx, MAX_TOP, MAX_TOP)
     boundary: tuple[str, str] | None = None

@@ -156,6 +156,8 @@ def create_user(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
     if profile is not None:
         data["passwordProfile"] = profile
     record = state.add_user(data)
+    if profile is not None:  # a digest for simulated sign-ins (signin_sim); the password itself is not kept
+        tenant.passwords.remember(record.id, body["passwordProfile"].get("password"))
     result = {"@odata.context": f"{ctx.base_url}/{USERS_CONTEXT}/$entity", **public_view(record.data)}
     return Reply(201, result, {"Location": f"{ctx.base_url}/users/{user_id}"})
 
@@ -312,6 +314,8 @@ def update_user(tenant: EmulatedTenant, ctx: RequestContext, key: str) -> Reply:
         kept = [i for i in data.get("identities", []) if i["signInType"] != "userPrincipalName"]
         data["identities"] = [*kept, _upn_identity(upn_now, config.tenant)]
     state.replace_user_data(record, data)
+    if body.get("passwordProfile") is not None:
+        tenant.passwords.remember(record.id, body["passwordProfile"].get("password"))
     return Reply(204)
 
 
@@ -321,6 +325,7 @@ def delete_user(tenant: EmulatedTenant, key: str) -> Reply:
     if record is None:
         raise not_found(key)
     tenant.state.remove_user(record)
+    tenant.passwords.forget(record.id)
     return Reply(204)
 
 

@@ -1,0 +1,1 @@
+"""Cutover monitoring: JIT tenant setup, sign-in ingestion, migration metrics, alert rules and their dispatch."""

@@ -1,0 +1,102 @@
+"""SqliteMonitorStore: the MonitorStore of the local host (state/monitor.db, WAL), safe for one process's
+threads. Metric points are stored with their dimensions as sorted JSON so the evaluator can group on them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.monitoring.store import MetricPoint, SeenSignIn
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_sign_ins (id TEXT PRIMARY KEY, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_created ON seen_sign_ins (created);
+CREATE TABLE IF NOT EXISTS points (name TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL, dims TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS points_name_at ON points (name, at);
+CREATE TABLE IF NOT EXISTS users_seen (user_id TEXT PRIMARY KEY, succeeded INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS notifications (key TEXT NOT NULL, window TEXT NOT NULL, PRIMARY KEY (key, window));
+"""
+
+
+class SqliteMonitorStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    async def get_cursor(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    async def put_cursor(self, name: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO cursors VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value", (name, value)
+            )
+
+    async def unseen(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT id FROM seen_sign_ins WHERE id IN ({marks})", chunk).fetchall()
+                found.update(str(r[0]) for r in rows)
+        return set(ids) - found
+
+    async def claim_sign_ins(self, sign_ins: Sequence[SeenSignIn], points: Sequence[MetricPoint] = ()) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO seen_sign_ins VALUES (?, ?)", [(s.id, s.created.timestamp()) for s in sign_ins]
+            )
+            self._db.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", _rows(points))
+
+    async def forget_sign_ins_before(self, created: datetime) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM seen_sign_ins WHERE created < ?", (created.timestamp(),))
+
+    async def add_points(self, points: Sequence[MetricPoint]) -> None:
+        self.write_now(points)
+
+    def write_now(self, points: Sequence[MetricPoint]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", _rows(points))
+
+    async def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, at, value, dims FROM points WHERE name = ? AND at >= ? AND at < ? ORDER BY at",
+                (name, since.timestamp(), until.timestamp()),
+            ).fetchall()
+        return [MetricPoint(r[0], datetime.fromtimestamp(r[1], UTC), r[2], json.loads(r[3])) for r in rows]
+
+    async def note_users(self, attempted: Sequence[str], succeeded: Sequence[str]) -> tuple[int, int]:
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR IGNORE INTO users_seen (user_id) VALUES (?)", [(u,) for u in attempted])
+            self._db.executemany(
+                "INSERT INTO users_seen (user_id, succeeded) VALUES (?, 1) "
+                "ON CONFLICT(user_id) DO UPDATE SET succeeded = 1",
+                [(u,) for u in succeeded],
+            )
+            row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(succeeded), 0) FROM users_seen").fetchone()
+        return int(row[0]), int(row[1])
+
+    async def claim_notification(self, key: str, window: str) -> bool:
+        with self._lock:
+            return bool(self._db.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?)", (key, window)).rowcount)
+
+
+def _rows(points: Sequence[MetricPoint]) -> list[tuple[str, float, float, str]]:
+    return [(p.name, p.at.timestamp(), p.value, json.dumps(p.dimensions, sort_keys=True)) for p in points]

@@ -1,0 +1,51 @@
+"""The monitoring store port: stage cursors, sign-in ids already counted, metric points, alert notifications.
+
+Contract (the local adapter is `SqliteMonitorStore`, state/monitor.db):
+* `get_cursor`/`put_cursor` by stage name: the ISO upper bound of the last completed read;
+* `unseen(ids)` names the sign-ins not counted yet; `claim_sign_ins(ids, points)` remembers them together with
+  the points they produced, atomically (dedupe across overlapping windows, R14); `forget_sign_ins_before`
+  prunes ids older than any overlap window can reach;
+* `add_points` appends metric points (name, time, value, bounded dimensions) for the local alert evaluator;
+* `note_users` keeps which users tried and which succeeded since cutover (for the % migrated gauge);
+* `claim_notification(key, window)` is True exactly once per (alert key, window) (R32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    name: str
+    at: datetime
+    value: float
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SeenSignIn:
+    id: str
+    created: datetime
+
+
+class MonitorStore(Protocol):
+    async def get_cursor(self, name: str) -> str | None: ...
+    async def put_cursor(self, name: str, value: str) -> None: ...
+    async def unseen(self, ids: Sequence[str]) -> set[str]:
+        """The ids not counted yet."""
+
+    async def claim_sign_ins(self, sign_ins: Sequence[SeenSignIn], points: Sequence[MetricPoint] = ()) -> None:
+        """Remember the ids and append the points they produced, in one transaction."""
+
+    async def forget_sign_ins_before(self, created: datetime) -> None: ...
+    async def add_points(self, points: Sequence[MetricPoint]) -> None: ...
+    async def points(self, name: str, since: datetime, until: datetime) -> list[MetricPoint]: ...
+    async def note_users(self, attempted: Sequence[str], succeeded: Sequence[str]) -> tuple[int, int]:
+        """Remember users seen since cutover (ids stay in this store, never in telemetry); returns
+        (users who tried, users who succeeded at least once)."""
+
+    async def claim_notification(self, key: str, window: str) -> bool: ...
