@@ -192,7 +192,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         try:
             get_reader(source)
-            check_export(export, source, load_profile(source, mapping), mapping)  # before anything is written
+            profile = load_profile(source, mapping)
+            for blocker in profile.blockers_for_run():
+                raise ProfileError(blocker)
+            check_export(export, source, profile, mapping)  # before anything is written
             settings = _default_extensions_app_id(
                 build_settings(
                     state=state, graph_url=graph_url, tenant=tenant, apps=app_id,

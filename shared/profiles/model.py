@@ -202,6 +202,15 @@ class MappingProfile(_Section):
             )
         return found
 
+    def blockers_for_run(self) -> list[str]:
+        """Warnings that make an import pointless: `run` refuses to start on them (`plan` only warns)."""
+        if self.hash is not None and self.hash.signer_key == PLACEHOLDER_SIGNER_KEY:
+            return [
+                "hash.signer_key is the shipped placeholder: put your Firebase project's key (console → "
+                "Authentication → password hash parameters) in a profile and pass --mapping"
+            ]
+        return []
+
     def source_options(self, *, graph_extensions: tuple[str, ...] = ()) -> SourceOptions:
         """What the reader needs (a fresh `unmapped` tally each time)."""
         return SourceOptions(

@@ -63,6 +63,11 @@ MISTAKES = [
             "--chunk-size must be between 1 and 5000"),
     Mistake("chunk-size-zero", ["run", str(SAMPLES / "users.jsonl"), "--source", "jsonl", "--chunk-size", "0"],
             "--chunk-size must be between 1 and 5000"),
+    # Issue 8: the firebase profile's placeholder signer key would put every user on a JIT path no password
+    # verifies; `plan` warns, `run` refuses before writing anything.
+    Mistake("firebase-placeholder-signer-key",
+            ["run", str(SAMPLES / "firebase/users.json"), "--source", "firebase"],
+            "hash.signer_key is the shipped placeholder"),
     # Already clear before issue 15; kept clear.
     Mistake("unknown-source", ["plan", str(SAMPLES / "users.jsonl"), "--source", "auth1"], "known: auth0, b2c"),
     Mistake("missing-export", ["plan", "{tmp}/nope.jsonl", "--source", "jsonl"], "cannot open"),

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from shared.handlers.options import mapping_to_dict
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingOptions
 from shared.messages import ImportChunk
@@ -37,7 +36,7 @@ async def given_chunk(
         await fake.ledger.save_run(
             RunState(
                 run_id=run_id, source="jsonl", export_ref="users.jsonl", started_at=datetime(2026, 12, 1, tzinfo=UTC),
-                planned_at=datetime(2026, 12, 1, tzinfo=UTC), mapping=mapping_to_dict(MAPPING),
+                planned_at=datetime(2026, 12, 1, tzinfo=UTC), mapping=MAPPING,
             )
         )  # fmt: skip
     await fake.chunks.put(run_id, chunk_id, [ChunkEntry(line=i + 1, user=u) for i, u in enumerate(users)])

@@ -28,7 +28,7 @@ class ReaderMapping:
 
     def __init__(self, options: SourceOptions) -> None:
         self.fieldmap = FieldMap(options)
-        self.providers: dict[str, str] = options.settings.get("identity_providers", {})
+        self.providers: dict[str, str] = dict(options.identity_providers)
 
 
 def accept(legacy_id: str, item: SourceItem) -> LegacyUser:
