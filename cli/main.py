@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import demo_cmd, emulator_cmd, jit_cmd, plan_cmd, run_cmd
+from cli import demo_cmd, emulator_cmd, jit_cmd, plan_cmd, rehearse_cmd, report_cmd, run_cmd, watch_cmd
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
 )
-for module in (demo_cmd, plan_cmd, run_cmd, jit_cmd, emulator_cmd):
+for module in (demo_cmd, plan_cmd, run_cmd, jit_cmd, emulator_cmd, rehearse_cmd, watch_cmd, report_cmd):
     module.register(app)
 
 

@@ -66,8 +66,22 @@ class RunCompleted(_Message):
     run_id: str
 
 
+class AlertRaised(_Message):
+    """An alert rule fired: one per (key, window); dispatch_alert notifies once however often it is delivered."""
+
+    type: Literal["AlertRaised"] = "AlertRaised"
+    key: str  # rule name, plus its group (e.g. a source) for grouped rules
+    window: str  # the notification window id
+    rule: str
+    severity: int = Field(ge=0, le=4)
+    summary: str
+    value: float
+    threshold: float
+    raised_at: datetime
+
+
 Payload = Annotated[
-    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted, Field(discriminator="type")
+    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted | AlertRaised, Field(discriminator="type")
 ]
 
 
