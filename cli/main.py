@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from cli import demo_cmd, doctor_cmd, emulator_cmd, jit_cmd, plan_cmd, run_cmd, sync_cmd
+from cli import (
+    demo_cmd,
+    doctor_cmd,
+    emulator_cmd,
+    jit_cmd,
+    plan_cmd,
+    rehearse_cmd,
+    report_cmd,
+    run_cmd,
+    sync_cmd,
+    watch_cmd,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -16,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
 )
-for module in (demo_cmd, plan_cmd, run_cmd, doctor_cmd, sync_cmd, jit_cmd, emulator_cmd):
+for module in (demo_cmd, plan_cmd, run_cmd, doctor_cmd, sync_cmd, jit_cmd, emulator_cmd, rehearse_cmd, watch_cmd,
+               report_cmd):
     module.register(app)
 
 

@@ -94,7 +94,8 @@ class ExtensionCaller:
     def __init__(self, tenant: EmulatedTenant, keys: CalloutKeys) -> None:
         self._tenant = tenant
         self._keys = keys
-        self.rate = CalloutRate(tenant.config.sign_ins.callouts_per_second)
+        # 50 per second is a count per 1 s window: like every emulator quota, the window shrinks with --time-scale.
+        self.rate = CalloutRate(tenant.config.sign_ins.callouts_per_second * tenant.config.time_scale)
         self._session: aiohttp.ClientSession | None = None
         self.calls = 0  # HTTP requests sent to extensions (tests and stats)
 

@@ -28,6 +28,13 @@ param maxDeliveryCount int = 10
 @description('Upper bound on Function instances (Flex Consumption).')
 param maximumInstanceCount int = 40
 
+@description('E-mail addresses that receive cutover alerts')
+param alertEmails array = []
+
+@description('Webhook (Teams/Slack) that receives cutover alerts; empty for none')
+@secure()
+param alertWebhookUrl string = ''
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
@@ -379,6 +386,19 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     principalId: principalId
     principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// Cutover alerts, action group and workbook (alerts/*.kql + alerts/rules.json)
+module monitoring 'monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    appInsightsId: appInsights.id
+    namePrefix: 'ciam-${token}'
+    alertEmails: alertEmails
+    alertWebhookUrl: alertWebhookUrl
+    tags: tags
   }
 }
 

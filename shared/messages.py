@@ -83,8 +83,24 @@ class LegacyChange(_Message):
     attempt: int = 0
 
 
+class AlertRaised(_Message):
+    """An alert rule fired: one per (key, window); dispatch_alert notifies once however often it is delivered."""
+
+    type: Literal["AlertRaised"] = "AlertRaised"
+    run_id: str = "monitoring"  # every message names its workflow; alerts belong to the monitoring one
+    key: str  # rule name, plus its group (e.g. a source) for grouped rules
+    window: str  # the notification window id
+    rule: str
+    severity: int = Field(ge=0, le=4)
+    summary: str
+    value: float
+    threshold: float
+    raised_at: datetime
+
+
+
 Payload = Annotated[
-    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted | LegacyChange,
+    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted | LegacyChange | AlertRaised,
     Field(discriminator="type"),
 ]
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.messages import AlertRaised
 from shared.monitoring.store import MetricPoint, SeenSignIn
 
 _SCHEMA = """
@@ -19,7 +20,11 @@ CREATE INDEX IF NOT EXISTS seen_created ON seen_sign_ins (created);
 CREATE TABLE IF NOT EXISTS points (name TEXT NOT NULL, at REAL NOT NULL, value REAL NOT NULL, dims TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS points_name_at ON points (name, at);
 CREATE TABLE IF NOT EXISTS users_seen (user_id TEXT PRIMARY KEY, succeeded INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS notifications (key TEXT NOT NULL, window TEXT NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS notifications (
+    key TEXT NOT NULL, window TEXT NOT NULL, rule TEXT NOT NULL, severity INTEGER NOT NULL, summary TEXT NOT NULL,
+    value REAL NOT NULL, threshold REAL NOT NULL, raised_at REAL NOT NULL, delivered INTEGER NOT NULL,
+    PRIMARY KEY (key, window)
+);
 """
 
 
@@ -93,9 +98,28 @@ class SqliteMonitorStore:
             row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(succeeded), 0) FROM users_seen").fetchone()
         return int(row[0]), int(row[1])
 
-    async def claim_notification(self, key: str, window: str) -> bool:
+    async def notification_sent(self, key: str, window: str) -> bool:
         with self._lock:
-            return bool(self._db.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?)", (key, window)).rowcount)
+            row = self._db.execute("SELECT 1 FROM notifications WHERE key = ? AND window = ?", (key, window)).fetchone()
+        return row is not None
+
+    async def record_alert(self, alert: AlertRaised, *, delivered: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (alert.key, alert.window, alert.rule, alert.severity, alert.summary, alert.value, alert.threshold,
+                 alert.raised_at.timestamp(), int(delivered)),
+            )  # fmt: skip
+
+    def alerts(self) -> list[AlertRaised]:
+        """Every alert notified, oldest first (watch, report)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, window, rule, severity, summary, value, threshold, raised_at FROM notifications "
+                "ORDER BY raised_at"
+            ).fetchall()
+        return [AlertRaised(key=r[0], window=r[1], rule=r[2], severity=r[3], summary=r[4], value=r[5],
+                            threshold=r[6], raised_at=datetime.fromtimestamp(r[7], UTC)) for r in rows]  # fmt: skip
 
 
 def _rows(points: Sequence[MetricPoint]) -> list[tuple[str, float, float, str]]:

@@ -7,7 +7,7 @@ Contract (the local adapter is `SqliteMonitorStore`, state/monitor.db):
   prunes ids older than any overlap window can reach;
 * `add_points` appends metric points (name, time, value, bounded dimensions) for the local alert evaluator;
 * `note_users` keeps which users tried and which succeeded since cutover (for the % migrated gauge);
-* `claim_notification(key, window)` is True exactly once per (alert key, window) (R32).
+* `notification_sent(key, window)` / `record_alert(alert)`: one notification per (alert key, window) (R32).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from shared.messages import AlertRaised
 
 
 @dataclass(frozen=True)
@@ -48,4 +50,5 @@ class MonitorStore(Protocol):
         """Remember users seen since cutover (ids stay in this store, never in telemetry); returns
         (users who tried, users who succeeded at least once)."""
 
-    async def claim_notification(self, key: str, window: str) -> bool: ...
+    async def notification_sent(self, key: str, window: str) -> bool: ...
+    async def record_alert(self, alert: AlertRaised, *, delivered: bool) -> None: ...
