@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -48,7 +49,14 @@ def emulator(
     except (ValidationError, ValueError) as exc:
         typer.echo(f"emulator: {_first_error(exc)}", err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(_serve(config))
+    try:
+        asyncio.run(_serve(config))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        typer.echo(f"emulator: port {port} on {host} is already in use (another emulator?); "
+                   "stop it, or pass --port 0 for a free port", err=True)  # fmt: skip
+        raise typer.Exit(2) from None
 
 
 async def _serve(config: EmulatorConfig) -> None:

@@ -17,7 +17,7 @@ from aiohttp import web
 from rich.console import Console
 
 from shared.jit.bootstrap import open_jit_service
-from shared.jit.server import build_app
+from shared.jit.server import JitRunner, build_app
 from shared.jit.settings import JitSettings
 from shared.telemetry import TallyTelemetry
 
@@ -61,7 +61,7 @@ def serve(
 async def _serve(settings: JitSettings, state: Path, host: str, port: int) -> None:
     telemetry = TallyTelemetry()
     service = await open_jit_service(settings, state_dir=state, telemetry=telemetry)
-    runner = web.AppRunner(build_app(service, max_body_bytes=settings.MAX_BODY_BYTES), access_log=None)
+    runner = JitRunner(build_app(service, max_body_bytes=settings.MAX_BODY_BYTES), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

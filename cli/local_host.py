@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from shared.adapters.graph.errors import GraphAccessDenied
+from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.queue import Received, SqliteQueue
 from shared.errors import PoisonMessage
 from shared.handlers.workflow import Workflow
@@ -27,7 +29,7 @@ IDLE_POLL_S = 0.05
 
 
 class RunStopped(Exception):
-    """The run cannot go on (unreadable export). str() is the one-line reason."""
+    """The run cannot go on (unreadable export, state disk full or read-only). str() is the one-line reason."""
 
 
 class LocalHost:
@@ -80,17 +82,20 @@ class LocalHost:
         return await self.ports.ledger.get_run(run_id)
 
     async def _worker(self, done: asyncio.Event) -> None:
-        while not done.is_set():
-            received = self.queue.receive(self.queues)
-            if received is None:
-                wait = self.queue.next_visible_in(self.queues)
-                await asyncio.sleep(min(wait if wait is not None else IDLE_POLL_S, 0.5) or IDLE_POLL_S)
-                continue
-            self._busy += 1
-            try:
-                await self._handle(received)
-            finally:
-                self._busy -= 1
+        try:
+            while not done.is_set() and not self.stopped:
+                received = self.queue.receive(self.queues)
+                if received is None:
+                    wait = self.queue.next_visible_in(self.queues)
+                    await asyncio.sleep(min(wait if wait is not None else IDLE_POLL_S, 0.5) or IDLE_POLL_S)
+                    continue
+                self._busy += 1
+                try:
+                    await self._handle(received)
+                finally:
+                    self._busy -= 1
+        except StateUnavailable as exc:  # the queue itself can't be written: stop; the next host resumes
+            self.stopped = str(exc)
 
     async def _handle(self, received: Received) -> None:
         stage = self.routes[received.queue]
@@ -106,13 +111,17 @@ class LocalHost:
             raise ValueError(f"stage {stage.name} has no handler")
         try:
             follow_ups = await stage.handler(received.envelope.payload, self.ports, self.workflow)
-        except UnreadableExport as exc:
-            self.queue.dead_letter(received, f"UnreadableExport: {exc}")
+        except (UnreadableExport, GraphAccessDenied) as exc:  # permanent: no redelivery spin
+            self.queue.dead_letter(received, f"{type(exc).__name__}: {exc}")
             self.stopped = str(exc)
             # Recorded on the run, so running the export again starts a new run instead of resuming this one.
             run = await self.ports.ledger.get_run(received.envelope.payload.run_id)
             if run is not None:
                 await self.ports.ledger.save_run(run.model_copy(update={"error": str(exc)}))
+            return
+        except StateUnavailable as exc:
+            # The state disk can't take the outcome: retrying here would spin (or hang). Leased, so resumable.
+            self.stopped = str(exc)
             return
         except Exception as exc:
             # The exception's type and HTTP status only: its text may quote a request body.

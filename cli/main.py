@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 from typing import Annotated
 
 import typer
 
-from cli import demo_cmd, emulator_cmd, jit_cmd, plan_cmd, run_cmd, sync_cmd
+from cli import demo_cmd, doctor_cmd, emulator_cmd, jit_cmd, plan_cmd, run_cmd, sync_cmd
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,13 +16,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
 )
-for module in (demo_cmd, plan_cmd, run_cmd, jit_cmd, emulator_cmd, sync_cmd):
+for module in (demo_cmd, plan_cmd, run_cmd, doctor_cmd, jit_cmd, emulator_cmd, sync_cmd):
     module.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ciam-migrate {metadata.version('ciam-migrate')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _configure(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
 

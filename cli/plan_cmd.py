@@ -16,6 +16,7 @@ from rich.table import Table
 
 from shared.planning import plan_document, plan_export, write_plan
 from shared.profiles import ProfileError, load_profile
+from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport
 
 EXIT_UNREADABLE = 2
@@ -44,6 +45,7 @@ def plan(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         profile = load_profile(source, mapping)
+        check_export(export, source, profile, mapping)  # wrong --source / mapping typo: exit 2, nothing written
         with err.status("reading the export…") as status:
 
             def progress(seen: int) -> None:

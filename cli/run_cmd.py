@@ -1,27 +1,40 @@
-"""`ciam-migrate run` and `ciam-migrate status`: import an export into the tenant, resumably."""
+"""`ciam-migrate run` and `ciam-migrate status`: import an export into the tenant, resumably.
+
+Exit codes: 0 done, 1 finished with failed users (or not finished), 2 cannot start or go on (bad
+option, another run unfinished in the state, state in use by another process, state disk full,
+read-only or corrupt, unreadable export) — each with one line on stderr saying what to do.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
 from cli.local_host import LocalHost, RunStopped
-from cli.runs import choose_run_id
+from cli.option_limits import chunk_size_problem
+from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run, run_word
 from cli.settings_from_options import build_settings, is_loopback
-from shared.bootstrap import local_parts
+from shared.adapters.local.db import StateUnavailable
+from shared.adapters.local.files import StateInUse, state_lock
+from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
+from shared.credentials import CredentialConfigError, parse_apps
+from shared.handlers.report import RunReport, load_report
 from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
 from shared.profiles import ProfileError, load_profile
-from shared.sources import READERS, UnknownSource, get_reader
+from shared.sniff import check_export
+from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
 from shared.stages import queue_routes
 
 logger = logging.getLogger(__name__)
@@ -40,127 +53,175 @@ def _default_extensions_app_id(settings: Settings) -> Settings:
     raise typer.BadParameter("--extensions-app-id (the b2c-extensions-app's appId) is required for a real tenant")
 
 
-async def execute_run(
-    export: Path, source: str, settings: Settings, *, mapping: Path | None = None, show_progress: bool = True
-) -> RunState:
-    """Plan and import `export` in local mode until the run completes; resumes an unfinished run."""
-    parts = local_parts(settings)
-    try:
-        run_id, resuming = choose_run_id(source, export, await parts.ledger.list_runs())
-        if resuming:
-            console.print(f"Resuming run [bold]{run_id}[/]")
-        workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
-        await parts.queue.send_all(
-            [
-                Envelope(
-                    id=envelope_id(run_id, "plan", "export"),
-                    queue=settings.EXPORT_DROPS_QUEUE,
-                    payload=PlanExport(
-                        run_id=run_id,
-                        source=source,
-                        export_ref=str(export),
-                        mapping_ref=str(mapping) if mapping else None,
-                        chunk_size=settings.CHUNK_SIZE,
-                    ),
-                )
-            ]
-        )
-        host = LocalHost(
-            parts.queue,
-            parts.ports,
-            workflow,
-            queue_routes(settings),
-            # Two chunks in flight per app registration keep every lane's budget busy.
-            concurrency=2 * max(1, len(settings.APP_IDS)),
-        )
-        if not show_progress:
-            final = await host.run_until_complete(run_id)
-        else:
-            with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=console, transient=False,
-            ) as progress:  # fmt: skip
-                task = progress.add_task("planning export", total=None)
+async def execute_run(export: Path, source: str, settings: Settings, **options: Any) -> RunState:
+    """Plan and import `export` in local mode until the run completes; resumes an unfinished run.
 
-                def tick(run: RunState | None) -> None:
-                    if run is None or run.total is None:
-                        return
-                    valid = run.total - (run.rejected or 0)
-                    done = run.created + run.already_present + run.failed
-                    progress.update(task, description="importing users", total=valid, completed=done)
-
-                final = await host.run_until_complete(run_id, tick)
-        if final is None:
-            raise RuntimeError(f"run {run_id} vanished from the ledger")
-        return final
-    finally:
-        await parts.close()
+    `options` are run_and_report's (mapping, show_progress, resume, abandon)."""
+    final, _ = await run_and_report(export, source, settings, **options)
+    return final
 
 
-def summarise(run: RunState, settings: Settings) -> int:
+async def run_and_report(
+    export: Path,
+    source: str,
+    settings: Settings,
+    *,
+    mapping: Path | None = None,
+    show_progress: bool = True,
+    resume: str | None = None,
+    abandon: str | None = None,
+) -> tuple[RunState, RunReport | None]:
+    """`execute_run`, plus the run's report when it finished. Holds the state directory's run lock throughout.
+
+    Raises StateInUse, StateUnavailable, OtherRunUnfinished, UnknownRun, RunStopped: each one line.
+    """
+    with state_lock(Path(settings.STATE_DIR)):
+        parts = local_parts(settings)
+        try:
+            if abandon is not None:
+                await _abandon(parts, abandon)
+            choice = choose_run(source, export, await parts.ledger.list_runs(), resume=resume)
+            if choice.resuming:
+                console.print(f"Resuming run [bold]{choice.run_id}[/]")
+            final = await _drive(parts, settings, choice.run_id, PlanExport(
+                run_id=choice.run_id, source=source, export_ref=choice.export_ref or str(export),
+                mapping_ref=str(mapping) if mapping else None, chunk_size=settings.CHUNK_SIZE,
+            ), show_progress)  # fmt: skip
+            if final is None:
+                raise RuntimeError(f"run {choice.run_id} vanished from the ledger")
+            report = await load_report(parts.ports.artifacts, final.run_id) if final.finished_at else None
+            return final, report
+        finally:
+            await parts.close()
+
+
+async def _abandon(parts: LocalHostParts, run_id: str) -> None:
+    """Cancel a run's open chunks and mark it abandoned: its users already created stay, nothing more is sent."""
+    run = abandonable(run_id, await parts.ledger.list_runs())
+    cancelled = parts.queue.cancel_run(run_id)
+    await parts.ledger.save_run(run.model_copy(update={"abandoned_at": datetime.now(UTC)}))
+    console.print(f"Abandoned run [bold]{run_id}[/]: {cancelled} open messages cancelled")
+
+
+async def _drive(
+    parts: LocalHostParts, settings: Settings, run_id: str, plan: PlanExport, show_progress: bool
+) -> RunState | None:
+    workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
+    await parts.queue.send_all(
+        [Envelope(id=envelope_id(run_id, "plan", "export"), queue=settings.EXPORT_DROPS_QUEUE, payload=plan)]
+    )
+    host = LocalHost(
+        parts.queue,
+        parts.ports,
+        workflow,
+        queue_routes(settings),
+        # Two chunks in flight per app registration keep every lane's budget busy.
+        concurrency=2 * max(1, len(settings.APP_IDS)),
+    )
+    if not show_progress:
+        return await host.run_until_complete(run_id)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("planning export", total=None)
+
+        def tick(run: RunState | None) -> None:
+            if run is None or run.total is None:
+                return
+            valid = run.total - (run.rejected or 0)
+            done = run.created + run.already_present + run.failed
+            progress.update(task, description="importing users", total=valid, completed=done)
+
+        return await host.run_until_complete(run_id, tick)
+
+
+def summarise(run: RunState, report: RunReport | None, settings: Settings) -> int:
     """Print the run's outcome and where its report is; return the exit code it deserves."""
-    report_path = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
-    if run.finished_at is None:
+    if run.finished_at is None or report is None:
         console.print(f"[yellow]Run {run.run_id} is not finished[/]; run the same command again to resume.")
         return EXIT_FAILURES
-    report = json.loads(report_path.read_text())
-    counts = report["counts"]
+    counts = report.counts
     console.print(
-        f"[bold]Run {run.run_id}[/]: {counts['total']} records → created {counts['created']}, "
-        f"already present {counts['already_present']}, rejected {counts['rejected']}, failed {counts['failed']}"
+        f"[bold]Run {run.run_id}[/]: {counts.total} records → created {counts.created}, "
+        f"already present {counts.already_present}, rejected {counts.rejected}, failed {counts.failed}"
     )
-    tp = report["throughput"]
+    tp = report.throughput
     speed = (
-        f"{tp['users_per_second']} users/s, write-quota utilisation {tp['write_quota_utilisation']:.0%}."
-        if counts["created"]
+        f"{tp.users_per_second} users/s, write-quota utilisation {tp.write_quota_utilisation:.0%}."
+        if counts.created
         else "Nothing needed writing."
     )
+    report_path = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
     console.print(f"{speed} Report: {report_path}")
-    if report["by_reason"]:
-        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report["by_reason"].items()))
-    return EXIT_FAILURES if counts["failed"] else EXIT_OK
+    if report.by_reason:
+        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report.by_reason.items()))
+    return EXIT_FAILURES if counts.failed else EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         export: Annotated[Path, typer.Argument(help="The export file (gzip accepted).")],
-        source: Annotated[str, typer.Option(help=f"Export format: {', '.join(sorted(READERS))}.")] = "jsonl",
+        source: Annotated[
+            str | None, typer.Option(help=f"Export format (required): {', '.join(sorted(READERS))}.")
+        ] = None,
         state: Annotated[str, typer.Option(help="State directory: ledger, queue, chunks, reports.")] = "./migration",
         mapping: Annotated[
             Path | None, typer.Option(help="Mapping profile (TOML) laid over the source's default.")
         ] = None,
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
-        app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration client id (repeat).")] = None,
+        app_id: Annotated[list[str] | None, typer.Option("--app", help=APP_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         chunk_size: Annotated[int | None, typer.Option(help="Users per chunk.")] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
+        resume: Annotated[
+            str | None, typer.Option(help="Finish this unfinished run (planned from another export) first.")
+        ] = None,
+        abandon: Annotated[
+            str | None, typer.Option(help="Cancel this unfinished run's open chunks, then run the export.")
+        ] = None,
     ) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
+        if source is None:  # no silent default: a wrong format rejects every record
+            typer.echo(f"error: --source is required: one of {', '.join(sorted(READERS))}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        if problem := chunk_size_problem(chunk_size):
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(EXIT_USAGE)
         try:
             get_reader(source)
-            load_profile(source, mapping)
+            check_export(export, source, load_profile(source, mapping), mapping)  # before anything is written
             settings = _default_extensions_app_id(
                 build_settings(
                     state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
                     extensions_app_id=extensions_app_id, time_scale=time_scale, chunk_size=chunk_size,
                 )
             )  # fmt: skip
-        except (UnknownSource, ProfileError, ValueError) as exc:
+        except (UnknownSource, ProfileError, UnreadableExport, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         if not export.is_file():
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
-        try:
-            final = asyncio.run(
-                execute_run(export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None)
-            )
-        except RunStopped as exc:
+        try:  # the doctor's checks, before anything is written (a permanent error is not worth a queue)
+            parse_apps(settings.APP_IDS, emulator=is_loopback(settings.GRAPH_URL))
+            asyncio.run(preflight_tenant(settings))
+        except (TenantNotReady, CredentialConfigError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        raise typer.Exit(summarise(final, settings))
+        try:
+            final, report = asyncio.run(
+                run_and_report(
+                    export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None,
+                    resume=resume, abandon=abandon,
+                )
+            )  # fmt: skip
+        except (RunStopped, StateUnavailable, StateInUse, OtherRunUnfinished, UnknownRun) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(summarise(final, report, settings))
 
     @app.command()
     def status(
@@ -172,31 +233,47 @@ def register(app: typer.Typer) -> None:
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
             typer.echo(f"error: {state}: no migration state here", err=True)
             raise typer.Exit(EXIT_USAGE)
-        runs, queue_counts = asyncio.run(_status(settings))
+        try:
+            runs, queue_counts, dead_letters = asyncio.run(_status(settings))
+        except StateUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         if as_json:
             typer.echo(json.dumps({"runs": [r.model_dump(mode="json", exclude={"mapping"}) for r in runs],
                                    "queue": queue_counts}, indent=2))  # fmt: skip
             return
         out = Console()
         for run in runs:
-            state_word = "finished" if run.finished_at else ("stopped: " + run.error if run.error else "in progress")
+            dead = [reason for message_id, _, reason in dead_letters if message_id.startswith(f"{run.run_id}:")]
+            state_word = run_word(run)
+            if state_word == "in progress" and dead:  # a dead-lettered run is not in progress
+                state_word = f"failed: {dead[0]}"
             planned = f"{run.chunks_reported}/{run.chunks} chunks" if run.chunks is not None else "planning"
             out.print(
                 f"[bold]{run.run_id}[/] ({run.source}) {state_word} — {planned}; total {run.total}, "
                 f"created {run.created}, already present {run.already_present}, rejected {run.rejected}, "
                 f"failed {run.failed}"
             )
+            report = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
+            if report.exists():
+                out.print(f"  report: {report}", highlight=False)
         out.print(f"queue: {queue_counts}")
 
 
-async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int]]:
+async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int], list[tuple[str, str, str]]]:
     from shared.adapters.local.ledger import SqliteLedger
     from shared.adapters.local.queue import SqliteQueue
 
     db = Path(settings.STATE_DIR) / "migration.db"
-    ledger, queue = SqliteLedger(db), SqliteQueue(db)
+    # Read-only: `status` never writes, so it also works on a read-only or full disk.
+    ledger = SqliteLedger(db, read_only=True)
     try:
-        return await ledger.list_runs(), queue.counts()
+        queue = SqliteQueue(db, read_only=True)
+    except BaseException:
+        ledger.close()
+        raise
+    try:
+        return await ledger.list_runs(), queue.counts(), queue.dead_letters()
     finally:
         ledger.close()
         queue.close()

@@ -1,12 +1,36 @@
-"""Which run an export belongs to: the same export (path, size, mtime) resumes its unfinished run;
-after a finished run, running it again starts a new run (whose users then count as already present)."""
+"""Which run an export belongs to, and what to do with another run left unfinished in the same state.
+
+The same export (source, path, size, mtime: its fingerprint, part of the run id) resumes its unfinished
+run; after a finished run, running it again starts a new run (whose users then count as already
+present). One state directory drains one queue, so a run left unfinished by a *different* export
+(changed, cut, or another file) would be finished silently by the next run: that is refused
+(`OtherRunUnfinished`, exit 2) until the operator says `--resume RUN` (finish that run) or
+`--abandon RUN` (cancel its open chunks; it is shown as abandoned and never finishes).
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
+from shared.errors import Permanent
 from shared.outcomes import RunState
+
+
+class OtherRunUnfinished(Permanent):
+    """Another run in this state directory is unfinished. str() is the one-line error naming both choices."""
+
+
+class UnknownRun(Permanent, LookupError):
+    """--resume/--abandon named a run this state directory does not hold (or cannot take that choice)."""
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    run_id: str
+    resuming: bool
+    export_ref: str | None = None  # set when resuming another export's run: plan from what it planned
 
 
 def export_fingerprint(source: str, path: Path) -> str:
@@ -15,10 +39,55 @@ def export_fingerprint(source: str, path: Path) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
-def choose_run_id(source: str, path: Path, runs: list[RunState]) -> tuple[str, bool]:
-    """(run_id, resuming)."""
+def is_open(run: RunState) -> bool:
+    """Unfinished and still meant to finish: not failed, not abandoned."""
+    return run.finished_at is None and run.error is None and run.abandoned_at is None
+
+
+def choose_run(source: str, path: Path, runs: list[RunState], *, resume: str | None = None) -> RunChoice:
+    """The run to drive for this export. Raises OtherRunUnfinished or UnknownRun."""
+    if resume is not None:
+        run = _named(resume, runs)
+        if not is_open(run):
+            raise UnknownRun(f"run {resume} is not unfinished (it is {run_word(run)}); nothing to resume")
+        return RunChoice(run.run_id, True, run.export_ref)
     prefix = f"{source}-{export_fingerprint(source, path)}-"
     mine = sorted((r for r in runs if r.run_id.startswith(prefix)), key=lambda r: r.run_id)
-    if mine and mine[-1].finished_at is None and mine[-1].error is None:
-        return mine[-1].run_id, True
-    return f"{prefix}{len(mine) + 1:02d}", False
+    current = mine[-1] if mine and is_open(mine[-1]) else None
+    others = [r for r in runs if is_open(r) and (current is None or r.run_id != current.run_id)]
+    if others:
+        other = others[0]
+        raise OtherRunUnfinished(
+            f"run {other.run_id} (export {other.export_ref}) is unfinished in this state directory and was "
+            f"planned from a different export; finish it with --resume {other.run_id}, or cancel its open "
+            f"chunks with --abandon {other.run_id}, then run again"
+        )
+    if current is not None:
+        return RunChoice(current.run_id, True)
+    return RunChoice(f"{prefix}{len(mine) + 1:02d}", False)
+
+
+def abandonable(run_id: str, runs: list[RunState]) -> RunState:
+    run = _named(run_id, runs)
+    if run.finished_at is not None:
+        raise UnknownRun(f"run {run_id} is finished; only an unfinished run can be abandoned")
+    return run
+
+
+def run_word(run: RunState) -> str:
+    """How `status` names a run's state."""
+    if run.abandoned_at is not None:
+        return "abandoned"
+    if run.finished_at is not None:
+        return "finished"
+    if run.error:
+        return "stopped: " + run.error
+    return "in progress"
+
+
+def _named(run_id: str, runs: list[RunState]) -> RunState:
+    for run in runs:
+        if run.run_id == run_id:
+            return run
+    known = ", ".join(r.run_id for r in runs) or "none"
+    raise UnknownRun(f"no run {run_id} in this state directory (runs: {known})")

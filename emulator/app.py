@@ -15,12 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control
+from emulator import control, directory_audits
 from emulator.auth import TokenReader
 from emulator.batch import run_batch
 from emulator.context import Reply, RequestContext, normalize_query
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request
+from emulator.identity_platform import add_token_routes
 from emulator.pipeline import error_reply, process
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def render(reply: Reply, request_id: str, client_request_id: str | None) -> web.
 class GraphHandler:
     def __init__(self, tenant: EmulatedTenant, default_app_id: str) -> None:
         self.tenant = tenant
-        self.tokens = TokenReader(default_app_id)
+        self.tokens = TokenReader(default_app_id, tenant.signer if tenant.config.client_apps else None)
         self.batch_rng = random.Random(tenant.config.seed) if tenant.config.shuffle_batch_responses else None
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
@@ -111,4 +112,6 @@ def build_app(tenant: EmulatedTenant, default_app_id: str) -> web.Application:
     graph = GraphHandler(tenant, default_app_id)
     app.router.add_route("*", "/v1.0/{tail:.*}", graph)
     control.add_routes(app, tenant)
+    directory_audits.add_control_routes(app, tenant)
+    add_token_routes(app, tenant.identity)
     return app

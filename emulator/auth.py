@@ -1,5 +1,9 @@
-"""Bearer token → calling app registration id. Signatures are NOT checked (it's an emulator):
-the token only says who is calling, so several app registrations can share a tenant's quota.
+"""Bearer token → calling app registration id.
+
+Without client apps configured, signatures are NOT checked: the token only says who is calling, so
+several app registrations can share a tenant's quota. With client apps (EmulatorConfig.client_apps),
+only tokens this emulator's token endpoint issued are accepted (`TokenSigner.verify`), so the app id
+of every request is one a credential proved; others → 401.
 
 No or malformed token → 401 InvalidAuthenticationToken; `exp` in the past → 401 as well.
 """
@@ -11,13 +15,15 @@ import json
 import time
 
 from emulator.errors import GraphError
+from emulator.identity_platform import TokenRejected, TokenSigner
 
 _CACHE_LIMIT = 4096
 
 
 class TokenReader:
-    def __init__(self, default_app_id: str) -> None:
+    def __init__(self, default_app_id: str, signer: TokenSigner | None = None) -> None:
         self.default_app_id = default_app_id
+        self.signer = signer
         self._cache: dict[str, tuple[str, float | None]] = {}
 
     def app_id(self, authorization: str | None) -> str:
@@ -39,6 +45,15 @@ class TokenReader:
         return app_id
 
     def _decode(self, token: str) -> tuple[str, float | None]:
+        if self.signer is not None:
+            try:
+                claims = self.signer.verify(token)
+            except TokenRejected as exc:
+                raise _unauthorized(str(exc)) from exc
+            app_id = claims.get("appid") or claims.get("azp")
+            if not app_id:
+                raise _unauthorized("The token has no appid or azp claim.")
+            return str(app_id), float(claims["exp"])
         parts = token.split(".")
         if len(parts) != 3:
             raise _unauthorized("IDX14100: JWT is not well formed, there are no dots (.).")

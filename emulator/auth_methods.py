@@ -1,8 +1,9 @@
 """`/users/{id}/authentication/phoneMethods` and `emailMethods` (graph docs
 api/authentication-post-phonemethods.md, api/authentication-post-emailmethods.md).
 
-Phone methods have fixed ids per type and one number per type; a user has one email method.
-Phone numbers must look like `+{country code} {subscriber number}[x{extension}]`.
+Phone methods have fixed ids per type and one number per type, and "a user must always have a
+`mobile` phone before adding an `alternateMobile` phone"; a user has one email method. Phone numbers
+must look like `+{country code} {subscriber number}[x{extension}]`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def add_phone_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str)
         raise bad_request("Property phoneType must be mobile, alternateMobile or office.")
     if not isinstance(number, str) or not _PHONE.match(number):
         raise bad_request("Property phoneNumber must be in the format '+{country code} {number}'.")
+    if phone_type == "alternateMobile" and "phone:mobile" not in methods:
+        raise bad_request("A user must have a mobile phone method before an alternateMobile one is added.")
     key = f"phone:{phone_type}"
     if key in methods:
         raise bad_request(f"A {phone_type} phone method already exists for this user.")

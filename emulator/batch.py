@@ -3,6 +3,8 @@
 At most 20 items; each is faulted, throttled and priced on its own through the same pipeline as a
 lone request, so one throttled item gets its own 429 + Retry-After inside a 200 answer. An item
 whose `dependsOn` target failed answers 424. A malformed envelope is a 400 for the whole batch.
+Whole-batch faults (`batch-500`, `batch-503`, `batch-504`: nothing ran; `batch-504-after-commit`: every
+item ran and committed, then the envelope answers 504) model a gateway in front of the batch.
 """
 
 from __future__ import annotations
@@ -16,9 +18,24 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from emulator.context import Reply, RequestContext, normalize_query
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request, error_body
+from emulator.faults import StatusFault
 from emulator.pipeline import process
 
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
+_ENVELOPE_FAULTS = {
+    StatusFault.E500: (500, "generalException", "An internal server error occurred (injected batch fault)."),
+    StatusFault.E503: (503, "serviceNotAvailable", "The service is temporarily unavailable (injected batch fault)."),
+    StatusFault.E504: (504, "gatewayTimeout", "The gateway timed out (injected batch fault)."),
+    StatusFault.E504_AFTER_COMMIT: (504, "gatewayTimeout", "The gateway timed out (injected batch fault)."),
+}
+
+
+def _envelope_fault(tenant: EmulatedTenant, envelope: RequestContext, fault: StatusFault) -> Reply:
+    status, code, message = _ENVELOPE_FAULTS[fault]
+    name = "batch-504-after-commit" if fault is StatusFault.E504_AFTER_COMMIT else f"batch-{status}"
+    tenant.faults.note(name)
+    body = error_body(code, message, envelope.request_id, envelope.client_request_id)
+    return Reply(status, body, {"Content-Type": "application/json"})
 
 
 def _invalid(message: str) -> GraphError:
@@ -108,6 +125,9 @@ def _item_context(envelope: RequestContext, item: dict[str, Any]) -> RequestCont
 
 def run_batch(tenant: EmulatedTenant, envelope: RequestContext, rng: random.Random | None = None) -> Reply:
     items = _order(_parse(envelope.body, tenant.config.quotas.max_batch_requests))
+    fault = tenant.faults.draw_batch()
+    if fault in (StatusFault.E500, StatusFault.E503, StatusFault.E504):
+        return _envelope_fault(tenant, envelope, fault)
     statuses: dict[str, int] = {}
     responses: list[dict[str, Any]] = []
     for item in items:
@@ -125,6 +145,8 @@ def run_batch(tenant: EmulatedTenant, envelope: RequestContext, rng: random.Rand
             response["body"] = reply.body
             response["headers"].setdefault("Content-Type", "application/json")
         responses.append(response)
+    if fault is StatusFault.E504_AFTER_COMMIT:
+        return _envelope_fault(tenant, envelope, fault)  # the items' writes stand; the client never hears
     if rng is not None:
         rng.shuffle(responses)  # Graph may answer out of order; clients must correlate by id
     return Reply(200, {"responses": responses}, {"Content-Type": "application/json"})

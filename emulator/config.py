@@ -45,6 +45,12 @@ class FaultSpec(BaseModel):
     error_503: float = Field(0.0, alias="503", ge=0, le=1)
     error_504: float = Field(0.0, alias="504", ge=0, le=1)
     error_504_after_commit: float = Field(0.0, alias="504-after-commit", ge=0, le=1)
+    # Whole-`$batch` faults (the envelope, not its items): 5xx before any item runs, or 504 after every item
+    # has run and committed. Drawn from their own seeded stream, so the per-request sequence is unchanged.
+    batch_500: float = Field(0.0, alias="batch-500", ge=0, le=1)
+    batch_503: float = Field(0.0, alias="batch-503", ge=0, le=1)
+    batch_504: float = Field(0.0, alias="batch-504", ge=0, le=1)
+    batch_504_after_commit: float = Field(0.0, alias="batch-504-after-commit", ge=0, le=1)
     lag: float = Field(0.0, ge=0, le=1)
     # How young a user must be for a `lag` 404 (read-after-write window), in real milliseconds.
     lag_ms: float = Field(2000.0, alias="lag-ms", ge=0)
@@ -71,6 +77,42 @@ class FaultSpec(BaseModel):
     def any_status_fault(self) -> bool:
         return (self.error_500 + self.error_503 + self.error_504 + self.error_504_after_commit) > 0
 
+    @property
+    def any_batch_fault(self) -> bool:
+        return (self.batch_500 + self.batch_503 + self.batch_504 + self.batch_504_after_commit) > 0
+
+
+# The Graph application permissions an import needs (graph docs permissions-reference.md); a ClientApp is
+# granted these unless a test says otherwise.
+DEFAULT_PERMISSIONS = (
+    "User.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "AuditLog.Read.All",
+)
+
+
+class FederatedCredential(BaseModel):
+    """A federated identity credential of an app registration: who may sign in as it with an assertion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str
+    subject: str
+    audience: str = "api://AzureADTokenExchange"
+
+
+class ClientApp(BaseModel):
+    """An app registration that may request tokens from the emulator's token endpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str
+    secret: str | None = None
+    certificate_pem: str | None = None  # the public certificate (PEM) registered on the app
+    federated: tuple[FederatedCredential, ...] = ()
+    permissions: tuple[str, ...] = DEFAULT_PERMISSIONS  # admin-consented Graph application permissions
+
 
 class EmulatorConfig(BaseModel):
     """Everything `ciam-migrate emulator` accepts, plus quotas for tests."""
@@ -88,7 +130,7 @@ class EmulatorConfig(BaseModel):
     state_file: Path | None = None
     state_save_interval_s: float = Field(5.0, gt=0)
     quotas: Quotas = Field(default_factory=Quotas)
-    # Entra's doc: local accounts need passwordPolicies=DisablePasswordExpiration (ENTRA.md).
+    # Entra's doc: local accounts need passwordPolicies=DisablePasswordExpiration (docs/limits.md).
     require_disable_password_expiration: bool = True
     # Pre-creating social users in an external tenant is *unconfirmed*; Graph's B2C docs accept
     # them, so we do by default. False answers 400, to rehearse a tenant that refuses them.
@@ -97,6 +139,11 @@ class EmulatorConfig(BaseModel):
     # Graph may answer $batch items out of order; True shuffles them (seeded) to prove clients
     # correlate by id.
     shuffle_batch_responses: bool = False
+    # App registrations that sign in through `POST /{tenant}/oauth2/v2.0/token`. When any are listed, Graph
+    # accepts only tokens this emulator issued, and enforces each app's permissions (403 otherwise).
+    client_apps: list[ClientApp] = Field(default_factory=list)
+    # The organization's tenantType (graph docs resources/organization.md): "CIAM" for an external tenant.
+    tenant_type: str = "CIAM"
 
     @field_validator("faults", mode="before")
     @classmethod

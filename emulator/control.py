@@ -37,6 +37,7 @@ def stats(tenant: EmulatedTenant) -> dict[str, Any]:
         "objectQuota": quotas.object_quota,
         "users": len(tenant.state.users),
         "totalRequests": throttle.total_requests,
+        "tokensIssued": dict(tenant.identity.issued),
         "quotas": {
             "appWrites": {"limit": quotas.app_writes, "windowSeconds": config.scaled(quotas.app_write_window_s)},
             "tenantWrites": {

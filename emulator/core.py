@@ -5,6 +5,7 @@ from __future__ import annotations
 from emulator.config import EmulatorConfig
 from emulator.constants import DEFAULT_EXTENSIONS_APP_OBJECT_ID
 from emulator.faults import FaultInjector
+from emulator.identity_platform import IdentityPlatform, TokenSigner
 from emulator.state import TenantState
 from emulator.throttling import Throttle
 
@@ -30,6 +31,8 @@ class EmulatedTenant:
             reporting_window=config.scaled(quotas.reporting_window_s),
         )
         self.fractional_retry_after = config.time_scale != 1.0
+        self.signer = TokenSigner()
+        self.identity = IdentityPlatform(config, self.signer)  # the token endpoint for config.client_apps
 
     def resource_unit_quota(self) -> int:
         if self.config.quotas.resource_units is not None:

@@ -2,7 +2,9 @@
 api/application-post-extensionproperty.md; entra-docs user-flow-add-custom-attributes).
 
 Names are `extension_<appIdWithoutHyphens>_<name>`; a user may hold at most 100 values; String is
-at most 256 characters and Binary at most 256 bytes. Writing an unregistered name is a 400.
+at most 250 characters (External ID's service limits; the generic extensionProperty page says 256,
+the stricter product number wins: `shared/entra_limits.py`) and Binary at most 256 bytes. Writing
+an unregistered name is a 400.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from emulator.errors import bad_request, invalid_value
+from shared.entra_limits import MAX_EXTENSION_STRING
 
 DATA_TYPES = frozenset({"Binary", "Boolean", "DateTime", "Integer", "LargeInteger", "String"})
 TARGET_OBJECTS = frozenset(
     {"User", "Group", "AdministrativeUnit", "Application", "Device", "Organization", "ServicePrincipal"}
 )
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,120}$")
-MAX_STRING = 256
+MAX_STRING = MAX_EXTENSION_STRING
 MAX_BINARY = 256
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -4,7 +4,8 @@ Request_UnsupportedQuery, so a client never mistakes an ignored filter for an em
 Users: `identities/any(c:c/issuerAssignedId eq '…' and c/issuer eq '…')` (graph docs
 resources/objectidentity.md: both parts are required), `mail eq '…'`, `id eq '…'`,
 `userPrincipalName eq '…'`. Applications: `appId eq '…'`. Sign-ins: `createdDateTime`
-with ge/gt/le/lt joined by `and`, plus `userId eq '…'` and `appId eq '…'`.
+with ge/gt/le/lt joined by `and`, plus `userId eq '…'` and `appId eq '…'`. Delta: `id eq '…'`
+joined by `or`, at most 50 (graph docs api/user-delta.md, "limited support for $filter").
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ _LAMBDA_TERM = re.compile(r"^(\w+)/(issuerAssignedId|issuer)\s+eq\s+" + _STR + r
 _EQ = re.compile(r"^(\w+)\s+eq\s+" + _STR + r"$", re.IGNORECASE)
 _DATE_CMP = re.compile(r"^createdDateTime\s+(ge|gt|le|lt)\s+'?([0-9T:.\-+Z]+)'?$", re.IGNORECASE)
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_OR = re.compile(r"\s+or\s+", re.IGNORECASE)
+MAX_DELTA_FILTER_IDS = 50
 
 
 def _unquote(raw: str) -> str:
     return raw.replace("''", "'")
 
 
-def _split_and(expression: str) -> list[str]:
-    """Split on ` and ` outside string literals."""
+def _split_and(expression: str, joiner: re.Pattern[str] = _AND) -> list[str]:
+    """Split on ` and ` (or another joiner) outside string literals."""
     parts: list[str] = []
     in_string = False
     start = 0
@@ -42,7 +45,7 @@ def _split_and(expression: str) -> list[str]:
         if char == "'":
             in_string = not in_string
         elif not in_string:
-            match = _AND.match(expression, index)
+            match = joiner.match(expression, index)
             if match and index > 0 and expression[index].isspace():
                 parts.append(expression[start:index].strip())
                 index = start = match.end()
@@ -81,6 +84,22 @@ def parse_user_filter(expression: str) -> UserFilter:
         if name:
             return UserFilter(name, _unquote(eq.group(2)))
     raise _unsupported(expression)
+
+
+def parse_delta_filter(expression: str) -> list[str]:
+    """The object ids of `id eq '…' or id eq '…'`; anything else is a 400, as on Graph."""
+    ids: list[str] = []
+    for part in _split_and(expression.strip(), _OR):
+        eq = _EQ.match(part)
+        if not eq or eq.group(1).lower() != "id":
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified: {expression!r}. "
+                "Delta supports only id eq '…' (joined by or)."
+            )
+        ids.append(_unquote(eq.group(2)))
+    if len(ids) > MAX_DELTA_FILTER_IDS:
+        raise unsupported_query(f"Delta $filter is limited to {MAX_DELTA_FILTER_IDS} objects.")
+    return ids
 
 
 def parse_app_filter(expression: str) -> str:

@@ -10,6 +10,7 @@ import logging
 
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
+from emulator.directory_info import authorize
 from emulator.errors import GraphError, error_body
 from emulator.faults import FaultDraw, StatusFault
 from emulator.router import WRITE_METHODS, price, route, segments
@@ -40,6 +41,10 @@ def process(tenant: EmulatedTenant, ctx: RequestContext, draw: FaultDraw) -> Rep
     if draw.status in _STATUS_FAULTS:
         tenant.faults.note(str(draw.status.value))
         return _fault_reply(ctx, *_STATUS_FAULTS[draw.status])
+    try:
+        authorize(tenant, ctx, parts)  # 403 when the calling app lacks the permission (client apps only)
+    except GraphError as error:
+        return error_reply(ctx, error)
     cost = price(ctx, parts)
     rejection = tenant.throttle.admit(
         ctx.app_id, write=cost.write, resource_units=cost.resource_units, reporting=cost.reporting

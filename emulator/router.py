@@ -3,17 +3,19 @@
 Costs follow graph docs throttling-limits.md (identity and access): GET users, applications and
 extensionProperties lists cost 2 resource units, other GETs 1; POST/PATCH/PUT/DELETE cost 1 RU
 and 1 write; `$select` and `$top` < 20 take 1 off, never below 1. auditLogs counts only against
-the reporting quota.
+the reporting quota. `$search`, `$orderby` and `$expand` are refused with a 400 (the emulator does not
+model them; answering as if they had been applied would hide a client's dependence on them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator import applications, auth_methods, delta, signins, users
+from emulator import applications, auth_methods, delta, directory_audits, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
-from emulator.errors import GraphError, bad_request
+from emulator.directory_info import route_directory_info
+from emulator.errors import GraphError, bad_request, unsupported_query
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 LIST_COST_2 = (("users",), ("applications",), ("users", "delta"))
@@ -50,11 +52,35 @@ def _not_allowed() -> GraphError:
     return GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
 
 
+# concepts/aad-advanced-queries.md: Graph's own answer to $search on directory objects without the header.
+SEARCH_NEEDS_EVENTUAL = (
+    "Request with $search query parameter only works through MSGraph with a special request header: "
+    "'ConsistencyLevel: eventual'"
+)
+
+
+def refuse_unmodelled_options(ctx: RequestContext) -> None:
+    """400 for query options the emulator cannot honour, instead of silently ignoring them."""
+    if "search" in ctx.query:
+        if ctx.headers.get("consistencylevel", "").lower() != "eventual":
+            raise unsupported_query(SEARCH_NEEDS_EVENTUAL)
+        raise unsupported_query("$search is not modelled by the tenant emulator (docs/emulator.md).")
+    if "orderby" in ctx.query and ctx.path.rstrip("/") != "/auditLogs/directoryAudits":  # that one models it
+        # Graph's wording when it cannot sort a query (concepts/aad-advanced-queries.md).
+        raise unsupported_query("Sorting not supported for current query. ($orderby is not modelled by the emulator.)")
+    if "expand" in ctx.query:
+        raise unsupported_query("$expand is not modelled by the tenant emulator (docs/emulator.md).")
+
+
 def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag: bool) -> Reply:
     method = ctx.method
+    refuse_unmodelled_options(ctx)
     if not parts:
         raise bad_request("Invalid request: no resource segment.")
     head = parts[0]
+    info = route_directory_info(tenant, ctx, parts)
+    if info is not None:
+        return info
     if head == "users":
         return _route_users(tenant, ctx, parts, lag=lag)
     if head == "applications" or head.startswith("applications("):
@@ -81,6 +107,10 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     if parts == ["auditLogs", "signIns"]:
         if method == "GET":
             return signins.list_sign_ins(tenant, ctx)
+        raise _not_allowed()
+    if parts == ["auditLogs", "directoryAudits"]:
+        if method == "GET":
+            return directory_audits.list_directory_audits(tenant, ctx)
         raise _not_allowed()
     raise _unknown(parts)
 

@@ -1,5 +1,6 @@
-"""User payload rules as Entra documents them (ENTRA.md; graph docs user-post-users.md,
-resources/objectidentity.md, resources/passwordprofile.md; entra-docs password policies).
+"""User payload rules as Entra documents them (graph docs user-post-users.md, resources/user.md,
+resources/objectidentity.md, resources/passwordprofile.md; entra-docs password policies; the
+numbers live in `shared/entra_limits.py`, which preflight reads too — see docs/limits.md).
 
 Each check raises `GraphError` (400) naming the property, so the import engine can classify the
 record as rejected with a reason instead of retrying. Uniqueness is checked by `TenantState`.
@@ -11,6 +12,7 @@ import re
 from typing import Any
 
 from emulator.errors import GraphError, bad_request, invalid_value
+from shared.entra_limits import MAX_BUSINESS_PHONES, MAX_ISSUER, MAX_ISSUER_ASSIGNED_ID, USER_STRING_MAXIMA, too_long
 
 # Properties a client may write on a user in this emulator; anything else is rejected like Graph
 # does (an unknown property is a 400, not silently dropped).
@@ -38,8 +40,6 @@ _UPN_LOCAL = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
 # Entra's allowed password characters: ASCII letters, digits, symbols and space (no Unicode).
 _PASSWORD_SYMBOLS = set("@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> ")
 
-MAX_ISSUER = 512
-MAX_ISSUER_ASSIGNED_ID = 64
 MAX_UPN_LOCAL = 64
 MAX_UPN_DOMAIN = 48
 LOCAL_SIGN_IN_TYPES = ("emailaddress", "username")
@@ -69,10 +69,24 @@ def check_scalar_types(body: dict[str, Any]) -> None:
                 raise invalid_value(key)
         elif key not in ("identities", "passwordProfile") and not isinstance(value, str):
             raise invalid_value(key)
+    check_lengths(body)
+
+
+def check_lengths(body: dict[str, Any]) -> None:
+    """The documented maxima of resources/user.md ("Maximum length is N characters")."""
+    for key, value in body.items():
+        limit = too_long(key, value)
+        if limit is not None:
+            raise bad_request(
+                f"Invalid value specified for property '{key}' of resource 'User': at most {limit} characters."
+            )
+    phones = body.get("businessPhones")
+    if isinstance(phones, list) and len(phones) > MAX_BUSINESS_PHONES:
+        raise bad_request("Property 'businessPhones' can hold only one number.")
 
 
 def check_display_name(value: Any) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > 256:
+    if not isinstance(value, str) or not value.strip() or len(value) > USER_STRING_MAXIMA["displayName"]:
         raise invalid_value("displayName")
 
 

@@ -22,7 +22,7 @@ param principalId string = ''
 @description('Service Bus duplicate-detection window. Re-sends inside it are dropped; resubmitting a dead letter with the same id inside it is dropped too.')
 param duplicateDetectionWindow string = 'PT1H'
 
-@description('Deliveries before Service Bus dead-letters a message (ENTRA.md: Service Bus triggers have no retry policy).')
+@description('Deliveries before Service Bus dead-letters a message (docs/limits.md: Service Bus triggers have no retry policy).')
 param maxDeliveryCount int = 10
 
 @description('Upper bound on Function instances (Flex Consumption).')

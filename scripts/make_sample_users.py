@@ -1,13 +1,15 @@
 """Regenerate samples/users.jsonl: 250 interchange records with the mix a real export has.
 
-Deterministic (seeded). Mostly clean users; a few with plaintext passwords, exported bcrypt/pbkdf2
-hashes, usernames, custom attributes, a disabled account, and a handful of bad records (invalid
-email, duplicate legacyId, unknown key, unsupported hash, over-long attribute) so a rehearsal shows
-what rejection looks like.
+Deterministic: seeded names and a fixed bcrypt salt, so running it again reproduces the tracked file
+byte for byte (`--out` writes elsewhere; `--help` writes nothing). Mostly clean users; a few with
+plaintext passwords, exported bcrypt/pbkdf2 hashes, usernames, custom attributes, a disabled
+account, and a handful of bad records (invalid email, duplicate legacyId, unknown key, unsupported
+hash, over-long attribute) so a rehearsal shows what rejection looks like.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
@@ -19,11 +21,17 @@ import bcrypt
 FIRST = ["Ava", "Liam", "Mia", "Noah", "Zoe", "Ethan", "Isla", "Lucas", "Emma", "Omar", "Sofia", "Kenji", "Priya"]
 LAST = ["Smith", "Garcia", "Nguyen", "Müller", "Rossi", "Kowalski", "Okafor", "Tanaka", "Silva", "Haddad"]
 DOMAINS = ["example.com", "mail.example.org", "contoso.example", "fabrikam.example"]
+# A fixed salt (the one in the tracked sample): bcrypt.gensalt() would make every run differ.
+BCRYPT_SALT = b"$2b$10$FHOJR3q6mgEOPDksMFQc5."
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "samples" / "users.jsonl"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
     rng = random.Random(20261126)
-    bcrypt_hash = bcrypt.hashpw(b"Sunshine!2024", bcrypt.gensalt(rounds=10)).decode()
+    bcrypt_hash = bcrypt.hashpw(b"Sunshine!2024", BCRYPT_SALT).decode()
     salt = b"sample-salt-0001"
     pbkdf2 = base64.b64encode(hashlib.pbkdf2_hmac("sha256", b"Correct-Horse-9", salt, 27500)).decode()
     lines: list[str] = []
@@ -72,7 +80,7 @@ def main() -> None:
     for n in range(241, 244):
         late = {"legacyId": f"u{n:05d}", "email": f"late.{n}@example.com", "displayName": f"Late {n}"}
         lines.append(json.dumps(late))
-    out = Path(__file__).resolve().parent.parent / "samples" / "users.jsonl"
+    out: Path = args.out
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines)} records to {out}")
 

@@ -9,9 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.adapters.graph.budget import ThrottleBudget
-from shared.adapters.graph.client import make_graph_client
-from shared.adapters.graph.directory import AppLane, GraphDirectory
+from shared.adapters.graph.lanes import build_directory
 from shared.adapters.local.files import LocalArtifactStore, LocalChunkStore, LocalExportStore
 from shared.adapters.local.ledger import SqliteLedger
 from shared.adapters.local.queue import SqliteQueue
@@ -22,25 +20,6 @@ from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
 from shared.telemetry import TallyTelemetry
 from shared.vault import SqliteCredentialVault, open_local_vault
-
-
-def build_directory(settings: Settings) -> GraphDirectory:
-    """One lane per app registration in APP_IDS (or one default lane), paced under the write quota."""
-    quota = settings.WRITE_QUOTA
-    scale = quota.time_scale
-    share = settings.import_write_share
-    app_ids: list[str | None] = list(settings.APP_IDS) or [None]
-    lanes = [
-        AppLane(
-            app_id=app_id or "default",
-            client=make_graph_client(settings.GRAPH_URL, app_id),
-            budget=ThrottleBudget(int(quota.per_app * share), quota.per_app_window_s / scale, headroom=quota.headroom),
-            concurrency=settings.BATCH_CONCURRENCY,
-        )
-        for app_id in app_ids
-    ]
-    tenant = ThrottleBudget(int(quota.per_tenant * share), quota.per_tenant_window_s / scale, headroom=quota.headroom)
-    return GraphDirectory(lanes, tenant, inline_retry_budget_s=settings.INLINE_RETRY_BUDGET_S)
 
 
 @dataclass

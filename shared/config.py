@@ -1,11 +1,12 @@
 """One Settings for the whole app. Field names are the app-setting names (see local.settings.example.json).
 
 Nothing else reads os.environ. Nested settings use "__", e.g. ServiceBusConnection__fullyQualifiedNamespace.
-Defaults are Entra's documented values (ENTRA.md); `time_scale` > 1 only ever applies to the emulator.
+Defaults are Entra's documented values (docs/limits.md); `time_scale` > 1 only ever applies to the emulator.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Literal
 
@@ -94,6 +95,17 @@ class Settings(BaseSettings):
     SYNC_NO_HASH_PASSWORD_POLICY: Literal["force_reset", "leave"] = "force_reset"
     SYNC_MAX_ATTEMPTS: int = Field(default=8, ge=1)
 
+    # Live legacy change feeds (sync --source auth0|okta|keycloak --feed URL); see docs/feeds.md. Secrets here or
+    # in LEGACY_CREDENTIALS_FILE (JSON), never on a command line.
+    LEGACY_CLIENT_ID: str | None = None  # Auth0 / Keycloak client-credentials client
+    LEGACY_CLIENT_SECRET: SecretStr | None = None
+    LEGACY_API_TOKEN: SecretStr | None = None  # Okta SSWS API token
+    LEGACY_CREDENTIALS_FILE: str | None = None
+    LEGACY_FEED_START_AT: datetime | None = None  # where a feed without a cursor starts (the export's time)
+    LEGACY_FEED_OVERLAP_S: float = Field(default=300.0, ge=0)
+    LEGACY_AUTH0_LOG_RETENTION_DAYS: float = Field(default=1.0, gt=0)  # by plan: 1 (Free) … 30 (Enterprise)
+    LEGACY_KEYCLOAK_EVENTS_EXPIRATION_S: float | None = None  # default: the realm's eventsExpiration
+
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)
 
@@ -105,3 +117,8 @@ class Settings(BaseSettings):
     @property
     def extensions_app_id_compact(self) -> str | None:
         return self.EXTENSIONS_APP_ID.replace("-", "") if self.EXTENSIONS_APP_ID else None
+
+
+def environment_secret(name: str) -> str | None:
+    """A secret from the environment variable a user named (`--app ID:secret-env=NAME`); never logged."""
+    return os.environ.get(name) or None

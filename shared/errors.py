@@ -11,6 +11,10 @@ Transient
 Permanent
   PoisonMessage        a delivered message no stage can handle: bad JSON, unknown or wrong type, oversized
   OversizedMessage     a producer built an envelope above MAX_MESSAGE_BYTES (send a claim check instead)
+  StateUnavailable     the local state's disk is full, read-only or corrupt (shared.adapters.local.db)
+  StateInUse           another process holds the state directory's run lock (shared.adapters.local.files)
+  OtherRunUnfinished   `run` on a changed export while another run is unfinished (cli.runs)
+  UnknownRun           --resume/--abandon named a run the state doesn't hold or can't take that choice (cli.runs)
 
 No text of any error here quotes a message body, a record's content or a secret.
 """

@@ -1,7 +1,7 @@
 """Mapping: LegacyUser → TargetUser (the POST /users body), or a rejection with a reason code.
 
 Deterministic except for the random password given to users who don't bring a usable plaintext one;
-planning and import map the same record the same way. Rules and their sources are in ENTRA.md.
+planning and import map the same record the same way. Rules and their sources are in docs/limits.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from shared.preflight import (
     extension_data_type,
     is_e164,
 )
-from shared.reasons import Reason
+from shared.reasons import Reason, shown_algorithm
 from shared.records import LegacyUser, ObjectIdentity, TargetUser
 
 PasswordMode = Literal["auto", "plaintext", "jit", "reset"]
@@ -119,7 +119,8 @@ def _password(
     password = user.password
     if password is not None and password.hash is not None and not is_supported(password.hash):
         return MappingReject(
-            Reason.UNSUPPORTED_HASH, f"password hash algorithm {password.hash.algorithm[:40]!r} is not supported"
+            Reason.UNSUPPORTED_HASH,
+            f"password hash algorithm {shown_algorithm(password.hash.algorithm)!r} is not supported",
         )
     if options.password_mode == "reset" or password is None:
         return _random_password(), "reset"

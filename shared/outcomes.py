@@ -1,22 +1,25 @@
 """What happened to each legacy user: the ledger's vocabulary.
 
 Every input record ends in exactly one of created, already_present, rejected or failed. `pending` is
-the intent written before a create is sent (checkpoint before emit): a later ObjectConflict for a
-pending user means our own earlier write committed, so it resolves to created.
+the intent written before a create is sent (checkpoint before emit) and stays while the user is open
+(throttled, transient, lag). `create_sent` stays true on every later row of that user: a create we
+ever sent makes a later ObjectConflict ours (→ created), whatever the attempt or run that meets it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from shared.mapping import MappingOptions
+from shared.records import RejectedRecord
 
 
 class Outcome(StrEnum):
     PENDING = "pending"
-    DEFERRED = "deferred"  # refused for now (429) before anything was written: certainly not created
+    DEFERRED = "deferred"  # written by versions before 0.2 for a throttled user; its create had been sent
     CREATED = "created"
     ALREADY_PRESENT = "already_present"
     REJECTED = "rejected"
@@ -24,6 +27,7 @@ class Outcome(StrEnum):
 
 
 FINAL_OUTCOMES = frozenset({Outcome.CREATED, Outcome.ALREADY_PRESENT, Outcome.REJECTED, Outcome.FAILED})
+SENT_OUTCOMES = frozenset({Outcome.PENDING, Outcome.DEFERRED})  # rows only written once a create was on its way
 
 
 class LedgerEntry(BaseModel):
@@ -41,20 +45,7 @@ class LedgerEntry(BaseModel):
     line: int | None = None
     chunk_id: str | None = None
     updated_at: datetime
-
-
-class RejectedRecord(BaseModel):
-    """A record that never reached Graph: the line it came from and why. No secrets, no input values.
-
-    Serialised by alias (legacyId, line, code, message), like failures.jsonl.
-    """
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
-
-    line: int
-    legacy_id: str | None = Field(alias="legacyId")
-    code: str
-    message: str
+    create_sent: bool = False  # a create for this user left the process at least once (ours until proven otherwise)
 
 
 class RunState(BaseModel):
@@ -66,8 +57,9 @@ class RunState(BaseModel):
     started_at: datetime
     planned_at: datetime | None = None
     finished_at: datetime | None = None
-    mapping: dict[str, Any] = {}  # MappingOptions as planned, so every chunk maps the same way
+    mapping: MappingOptions | None = None  # as planned (types inferred included): every chunk maps the same way
     error: str | None = None  # set when the export could not be read at all
+    abandoned_at: datetime | None = None  # `run --abandon`: its open chunks were cancelled, it never finishes
     total: int | None = None
     rejected: int | None = None
     reject_reasons: dict[str, int] = {}
@@ -84,3 +76,6 @@ class RunState(BaseModel):
     @property
     def complete(self) -> bool:
         return self.chunks is not None and self.chunks_reported >= self.chunks
+
+
+__all__ = ["LedgerEntry", "Outcome", "RejectedRecord", "RunState"]

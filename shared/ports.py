@@ -17,16 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
-from shared.records import LegacyUser, ObjectIdentity, PasswordHash, TargetUser
+from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
 
-
-class ChunkEntry(BaseModel):
-    """One user inside a chunk, with the export line it came from."""
-
-    model_config = ConfigDict(frozen=True)
-
-    line: int
-    user: LegacyUser
+ChunkEntry = SourceRecord  # one user inside a chunk, with its export line: the type readers yield
 
 
 class Queue(Protocol):
@@ -48,6 +41,9 @@ class ArtifactStore(Protocol):
     """Run artifacts: report.json, rejects.jsonl, failures.jsonl, id-map.csv."""
 
     async def write_text(self, run_id: str, name: str, text: str) -> None: ...
+    async def read_text(self, run_id: str, name: str) -> str:
+        """Raises FileNotFoundError when the artifact was never written."""
+
     async def append_lines(self, run_id: str, name: str, lines: Sequence[str]) -> None: ...
     def location(self, run_id: str) -> str: ...
 

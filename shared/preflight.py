@@ -1,4 +1,4 @@
-"""Entra's documented constraints (ENTRA.md), checked before anything is sent to Graph.
+"""Entra's documented constraints (docs/limits.md), checked before anything is sent to Graph.
 
 Each check returns None when the value is acceptable, or a (Reason, message) pair. Messages name the
 field and the rule, never the value (values can be personal data or secrets).
@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.reasons import Reason
+from shared.entra_limits import MAX_EXTENSION_STRING
+from shared.reasons import Reason, safe_key
 
 Problem = tuple[Reason, str]
 
 MAX_ISSUER_ASSIGNED_ID = 64
 MAX_ISSUER = 512
-MAX_STRING_ATTRIBUTE = 256
+MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING  # the emulator enforces the same number
 MAX_EXTENSION_ATTRIBUTES = 100
 MAX_DISPLAY_NAME = 256
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
@@ -81,11 +82,14 @@ def check_password(value: str) -> Problem | None:
 
 def check_attribute(name: str, value: Any) -> Problem | None:
     if not _ATTRIBUTE_NAME.match(name):
-        return Reason.ATTRIBUTE_INVALID, f"attribute {name[:40]!r} is not a valid extension property name"
+        return Reason.ATTRIBUTE_INVALID, f"attribute {safe_key(name)!r} is not a valid extension property name"
     if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
-        return Reason.ATTRIBUTE_TOO_LONG, f"attribute {name!r} is longer than {MAX_STRING_ATTRIBUTE} characters"
+        return (
+            Reason.ATTRIBUTE_TOO_LONG,
+            f"attribute {safe_key(name)!r} is longer than {MAX_STRING_ATTRIBUTE} characters",
+        )
     if not isinstance(value, str | bool | int) or value is None:
-        return Reason.ATTRIBUTE_INVALID, f"attribute {name!r} must be a string, boolean or integer"
+        return Reason.ATTRIBUTE_INVALID, f"attribute {safe_key(name)!r} must be a string, boolean or integer"
     return None
 
 

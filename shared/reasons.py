@@ -6,14 +6,23 @@ failures.jsonl. Messages beside them never hold a secret or an input value.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from pydantic import ValidationError
+
+MAX_KEY_ECHO = 16
+_SAFE_KEY_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
+# Hash algorithm labels the readers emit for a hash they could not recognise (see shared/sources/hashes).
+UNRECOGNISED_ALGORITHMS = frozenset({"unknown", "auth0-unknown", "firebase-unknown"})
+_CRYPT_LABEL = re.compile(r"crypt-[A-Za-z0-9]{1,4}")  # a modular-crypt id such as $1$, $6$ (md5/sha-crypt)
 
 
 class Reason(StrEnum):
     # Rejected while reading or mapping (nothing was sent to Graph).
     INVALID_JSON = "invalid_json"
+    JSON_TOO_DEEP = "json_too_deep"
+    DUPLICATE_KEY = "duplicate_key"
     INVALID_RECORD = "invalid_record"
     UNKNOWN_FIELD = "unknown_field"
     MISSING_FIELD = "missing_field"
@@ -27,8 +36,11 @@ class Reason(StrEnum):
     PASSWORD_NOT_ASCII = "password_not_ascii"
     PASSWORD_TOO_WEAK = "password_too_weak"
     UNSUPPORTED_HASH = "unsupported_hash_algorithm"
+    INVALID_PASSWORD_HASH = "invalid_password_hash"
     ATTRIBUTE_TOO_LONG = "attribute_too_long"
     ATTRIBUTE_INVALID = "attribute_invalid"
+    ATTRIBUTE_RESERVED = "attribute_reserved"
+    ATTRIBUTE_TYPE_MISMATCH = "attribute_type_mismatch"
     TOO_MANY_ATTRIBUTES = "too_many_attributes"
     FEDERATED_NOT_ENABLED = "federated_identity_not_enabled"
     TENANT_QUOTA = "tenant_object_quota"
@@ -50,7 +62,27 @@ def describe_validation_error(error: ValidationError) -> tuple[Reason, str]:
         reason = Reason.INVALID_RECORD
     parts = []
     for p in problems[:5]:
-        where = ".".join(str(x) for x in p["loc"]) or "record"
+        where = ".".join(safe_key(x) if isinstance(x, str) else str(x) for x in p["loc"]) or "record"
         parts.append(f"{where}: {p['msg']}")
     more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
     return reason, "; ".join(parts) + more
+
+
+def safe_key(name: str) -> str:
+    """A key name as a message may show it: whole when short and plain, else a short prefix and "…".
+
+    A secret pasted where a key name belongs must not travel into rejects or the plan.
+    """
+    if len(name) <= MAX_KEY_ECHO and all(_SAFE_KEY_CHAR.match(c) for c in name):
+        return name
+    return "".join(c if _SAFE_KEY_CHAR.match(c) else "?" for c in name[: MAX_KEY_ECHO // 2]) + "…"
+
+
+def shown_algorithm(name: str) -> str:
+    """A hash algorithm label as reports show it: a known name, or "(unrecognised)" — the field may hold
+    a hash pasted in the wrong place, and password fields are never quoted."""
+    from shared.passwords import SUPPORTED_ALGORITHMS  # shared.passwords reads records; keep reasons light
+
+    if name in SUPPORTED_ALGORITHMS or name in UNRECOGNISED_ALGORITHMS or _CRYPT_LABEL.fullmatch(name):
+        return name
+    return "(unrecognised)"

@@ -7,6 +7,7 @@ they never appear in repr, logs or exception text by accident.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -74,6 +75,35 @@ class LegacyUser(_Record):
     mfa: list[MfaMethod] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A LegacyUser with the export line it came from: what readers yield and what a chunk holds."""
+
+    line: int
+    user: LegacyUser
+
+
+class RejectedRecord(BaseModel):
+    """A record that never reached Graph: the line it came from and why. No secrets, no input values.
+
+    The one reject type: readers yield it, planning and the plan stage add theirs, rejects.jsonl holds
+    it serialised by alias (legacyId, line, code, message), like failures.jsonl.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    line: int
+    legacy_id: str | None = Field(alias="legacyId")
+    code: str
+    message: str
+
+    def __init__(self, line: int, legacy_id: str | None = None, code: str = "", message: str = "", **data: Any) -> None:
+        # Positional as readers build it: RejectedRecord(line, legacy_id, code, message).
+        if "legacyId" in data:
+            legacy_id = data.pop("legacyId")
+        super().__init__(line=line, legacyId=legacy_id, code=code, message=message, **data)
 
 
 def reveal_secrets(user: LegacyUser) -> dict[str, Any]:

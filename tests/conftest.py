@@ -26,7 +26,8 @@ def start_emulator() -> Iterator[Callable[..., EmulatorHandle]]:
     handles: list[EmulatorHandle] = []
 
     def start(**config: Any) -> EmulatorHandle:
-        handle = run_in_thread(EmulatorConfig(port=0, **config))
+        # Graph may answer $batch items in any order (concepts/json-batching.md): the spine sees that by default.
+        handle = run_in_thread(EmulatorConfig(port=0, **{"shuffle_batch_responses": True, **config}))
         handles.append(handle)
         return handle
 

@@ -88,6 +88,13 @@ class BlobArtifactStore:
             text.encode(), overwrite=True, content_settings=_content_settings(name)
         )
 
+    async def read_text(self, run_id: str, name: str) -> str:
+        try:
+            downloader = await self._blob(run_id, name).download_blob()
+        except ResourceNotFoundError:
+            raise FileNotFoundError(f"runs/{run_id}/{name}") from None
+        return (await downloader.readall()).decode("utf-8")
+
     async def append_lines(self, run_id: str, name: str, lines: Sequence[str]) -> None:
         if not lines:
             return

@@ -21,12 +21,12 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from shared.handlers.import_chunk import _jit_hash, import_chunk
-from shared.handlers.options import mapping_to_dict
+from shared.handlers.import_chunk import import_chunk
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingReject, _random_password, extension_properties_for, map_user
 from shared.messages import Envelope, ImportChunk, LegacyChange, envelope_id
 from shared.outcomes import Outcome, RunState
+from shared.passwords.jit_hash import jit_hash
 from shared.ports import ChunkEntry, StoredCredential
 from shared.preflight import check_password
 from shared.records import LegacyUser, TargetUser
@@ -110,7 +110,7 @@ async def _create(
         now = ports.clock.now()
         await ports.ledger.save_run(
             RunState(run_id=run_id, source=change.source, export_ref=f"sync:{change.source}", started_at=now,
-                     planned_at=now, finished_at=now, mapping=mapping_to_dict(sync.mapping), total=0, rejected=0,
+                     planned_at=now, finished_at=now, mapping=sync.mapping, total=0, rejected=0,
                      chunks=0)
         )  # fmt: skip
     target = map_user(user, sync.mapping)
@@ -326,7 +326,7 @@ async def _password(
         body = {"passwordProfile": {"password": plain.get_secret_value(), "forceChangePasswordNextSignIn": False},
                 flag: False}  # fmt: skip
         return body, digest, new_seq, {"password_set": 1}
-    password_hash = _jit_hash(user)
+    password_hash = jit_hash(user)
     if password_hash is None or sync.ports.vault is None:
         return {}, last, new_seq, {}
     # Vault first: once the flag says "migrate", the JIT endpoint must find the new hash.

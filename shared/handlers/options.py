@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingOptions
@@ -18,9 +16,12 @@ def resolve_options(source: str, mapping_ref: str | None, workflow: Workflow) ->
     return profile.source_options(), profile.mapping_options(workflow.tenant, workflow.extensions_app_id)
 
 
-def mapping_to_dict(options: MappingOptions) -> dict[str, Any]:
-    return dataclasses.asdict(options)
+class RunNotPlanned(LookupError):
+    """A chunk of a run whose mapping was never stored (planning did not run): a permanent error."""
 
 
-def mapping_from_dict(data: dict[str, Any]) -> MappingOptions:
-    return MappingOptions(**data)
+def mapping_from_dict(mapping: MappingOptions | None) -> MappingOptions:
+    """The run's MappingOptions as planning stored them (RunState.mapping is the model itself)."""
+    if mapping is None:
+        raise RunNotPlanned("the run has no planned mapping; plan the export first")
+    return mapping

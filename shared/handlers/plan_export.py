@@ -1,5 +1,6 @@
 """plan export: stream the export, map and preflight every record, write sealed chunks, emit ImportChunks.
 
+Records are admitted by shared/planning/admission.py, the rule `ciam-migrate plan` applies too.
 In: PlanExport. Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
 ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
 Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
@@ -8,36 +9,21 @@ An unreadable export raises UnreadableExport before any ImportChunk is emitted.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from typing import Any
 
-from shared.handlers.options import mapping_to_dict, resolve_options
+from shared.handlers.options import resolve_options
 from shared.handlers.workflow import Workflow
-from shared.mapping import MappingReject, extension_properties_for, map_user
+from shared.mapping import extension_properties_for
 from shared.messages import Envelope, ExportPlanned, ImportChunk, PlanExport, envelope_id
-from shared.outcomes import RejectedRecord, RunState
-from shared.planning.guard import DuplicateGuard
-from shared.ports import ChunkEntry, Ports
-from shared.reasons import Reason
-from shared.sources import SourceRecord, get_reader
+from shared.outcomes import RunState
+from shared.planning.admission import Admission
+from shared.ports import Ports
+from shared.records import RejectedRecord, SourceRecord
+from shared.sources import get_reader
 
 logger = logging.getLogger(__name__)
-
-
-class _SeenKeys:
-    """Keys seen earlier in this export, as 8-byte blake2b digests in a compact table (≤ 16 bytes per key).
-
-    Deterministic across processes (unlike Python's hash), so a re-planned export rejects the same lines.
-    """
-
-    def __init__(self) -> None:
-        self._guard = DuplicateGuard()
-
-    def seen_before(self, key: str) -> bool:
-        key_digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") or 1
-        return not self._guard.add_digest(key_digest)
 
 
 def _planning_password() -> str:
@@ -56,14 +42,14 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     run = await ports.ledger.get_run(run_id) or RunState(
         run_id=run_id, source=command.source, export_ref=command.export_ref, started_at=ports.clock.now()
     )
-    run = run.model_copy(update={"mapping": mapping_to_dict(mapping)})
+    run = run.model_copy(update={"mapping": mapping})
     await ports.ledger.save_run(run)
 
     reader = get_reader(command.source)
-    legacy_ids, identities = _SeenKeys(), _SeenKeys()
+    admission = Admission(mapping, deterministic=True)
     rejects: list[RejectedRecord] = []
     attribute_examples: dict[str, Any] = {}
-    chunk: list[ChunkEntry] = []
+    chunk: list[SourceRecord] = []
     chunk_ids: list[str] = []
     total = 0
 
@@ -76,41 +62,16 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     async with ports.exports.open_local(command.export_ref) as path:
         for item in reader(path, source_options):
             total += 1
-            if not isinstance(item, SourceRecord):
-                rejects.append(
-                    RejectedRecord(line=item.line, legacy_id=item.legacy_id, code=item.code, message=item.message)
-                )
+            if isinstance(item, RejectedRecord):
+                rejects.append(item)
                 continue
-            user = item.user
-            if legacy_ids.seen_before(user.legacy_id):
-                rejects.append(
-                    RejectedRecord(
-                        line=item.line, legacy_id=user.legacy_id, code=Reason.DUPLICATE_LEGACY_ID,
-                        message="this legacyId appeared on an earlier line",
-                    )
-                )  # fmt: skip
+            verdict = admission.admit(item, random_password=_planning_password)
+            if isinstance(verdict, RejectedRecord):
+                rejects.append(verdict)
                 continue
-            mapped = map_user(user, mapping, random_password=_planning_password)
-            if isinstance(mapped, MappingReject):
-                rejects.append(
-                    RejectedRecord(line=item.line, legacy_id=user.legacy_id, code=mapped.code, message=mapped.message)
-                )
-                continue
-            duplicate = next(
-                (i for i in mapped.identities if identities.seen_before(f"{i.issuer}|{i.issuer_assigned_id.lower()}")),
-                None,
-            )
-            if duplicate is not None:
-                rejects.append(
-                    RejectedRecord(
-                        line=item.line, legacy_id=user.legacy_id, code=Reason.DUPLICATE_IDENTITY,
-                        message=f"another user on an earlier line signs in with the same {duplicate.sign_in_type}",
-                    )
-                )  # fmt: skip
-                continue
-            for name, value in user.attributes.items():
+            for name, value in item.user.attributes.items():
                 attribute_examples.setdefault(name, value)
-            chunk.append(ChunkEntry(line=item.line, user=user))
+            chunk.append(item)
             if len(chunk) >= command.chunk_size:
                 await flush()
     if chunk:

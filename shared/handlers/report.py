@@ -3,6 +3,8 @@
 report.json keys are a user-facing contract: run_id, source, started_at, finished_at, counts {total,
 created, already_present, rejected, failed}, by_reason, throughput {users_per_second,
 write_quota_utilisation}. No secret and no personal data beyond legacy ids appear in any of them.
+`RunReport` is report.json as a model: the tracker writes it, the CLI reads it back through the
+ArtifactStore (`load_report`) instead of parsing a path it would have to rebuild.
 """
 
 from __future__ import annotations
@@ -11,14 +13,50 @@ import csv
 import io
 import json
 from collections import Counter
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from shared.handlers.workflow import Workflow
 from shared.outcomes import Outcome, RunState
-from shared.ports import Ports
+from shared.ports import ArtifactStore, Ports
+
+REPORT_NAME = "report.json"
 
 
-async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> dict[str, Any]:
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunCounts(_Part):
+    total: int
+    created: int
+    already_present: int
+    rejected: int
+    failed: int
+
+
+class Throughput(_Part):
+    users_per_second: float
+    write_quota_utilisation: float
+    import_seconds: float
+    quota_writes_per_second: float
+
+
+class RunReport(_Part):
+    run_id: str
+    source: str
+    started_at: str  # RFC 3339, as written since the first release
+    finished_at: str
+    counts: RunCounts
+    by_reason: dict[str, int]
+    throughput: Throughput
+
+
+async def load_report(artifacts: ArtifactStore, run_id: str) -> RunReport:
+    return RunReport.model_validate_json(await artifacts.read_text(run_id, REPORT_NAME))
+
+
+async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunReport:
     by_reason: Counter[str] = Counter()
     failures = io.StringIO()
     id_map = io.StringIO()
@@ -42,27 +80,24 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> dict[
     finished = run.finished_at or ports.clock.now()
     import_seconds = max((finished - started).total_seconds(), 1e-6)
     users_per_second = run.created / import_seconds
-    report = {
-        "run_id": run.run_id,
-        "source": run.source,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": finished.isoformat(),
-        "counts": {
-            "total": run.total or 0,
-            "created": run.created,
-            "already_present": run.already_present,
-            "rejected": run.rejected or 0,
-            "failed": run.failed,
-        },
-        "by_reason": dict(sorted(by_reason.items())),
-        "throughput": {
-            "users_per_second": round(users_per_second, 2),
-            "write_quota_utilisation": round(users_per_second / workflow.quota_writes_per_s, 3),
-            "import_seconds": round(import_seconds, 3),
-            "quota_writes_per_second": round(workflow.quota_writes_per_s, 3),
-        },
-    }
+    report = RunReport(
+        run_id=run.run_id,
+        source=run.source,
+        started_at=run.started_at.isoformat(),
+        finished_at=finished.isoformat(),
+        counts=RunCounts(
+            total=run.total or 0, created=run.created, already_present=run.already_present,
+            rejected=run.rejected or 0, failed=run.failed,
+        ),
+        by_reason=dict(sorted(by_reason.items())),
+        throughput=Throughput(
+            users_per_second=round(users_per_second, 2),
+            write_quota_utilisation=round(users_per_second / workflow.quota_writes_per_s, 3),
+            import_seconds=round(import_seconds, 3),
+            quota_writes_per_second=round(workflow.quota_writes_per_s, 3),
+        ),
+    )  # fmt: skip
     await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
     await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())
-    await ports.artifacts.write_text(run.run_id, "report.json", json.dumps(report, indent=2) + "\n")
+    await ports.artifacts.write_text(run.run_id, REPORT_NAME, json.dumps(report.model_dump(), indent=2) + "\n")
     return report

@@ -4,8 +4,10 @@ answer exactly one action. No I/O besides the vault and the state store; the HTT
 * Same correlation id + same password (Entra's retry) → the earlier decision, failures counted once.
 * Locked account → Block (no verification). Over the global rate, or too many verifications already running
   → throttled (no verification; the HTTP layer answers 429).
-* Legacy account disabled → Block. No stored hash → a dummy verification, then Retry like a wrong password
-  (or the live legacy check, when configured). Right password → MigratePassword (hash deleted) or, when it
+* Legacy account disabled → Block. No stored hash → a dummy verification (a decoy row's hash), then Retry
+  like a wrong password (or the live legacy check, when configured). Every verification is padded to the
+  slowest algorithm's recent cost (verify_cost): an unknown user costs what a known one does, whatever mix
+  of algorithms the vault holds. Right password → MigratePassword (hash deleted) or, when it
   fails Entra's policy, UpdatePassword (hash kept until the user completes the reset).
 """
 
@@ -30,6 +32,7 @@ from shared.jit.protocol import Action
 from shared.jit.rate_limit import TokenBucket
 from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore
+from shared.jit.verify_cost import VerifyCost
 from shared.passwords import MalformedHash, UnsupportedHash, verify
 from shared.ports import Telemetry
 from shared.records import PasswordHash
@@ -91,6 +94,7 @@ class PasswordDecider:
         self._clock = clock
         self._inflight: dict[bytes, asyncio.Future[Decision]] = {}
         self._dummy: PasswordHash | None = None
+        self._cost = VerifyCost()
         self._last_purge = 0.0
         self._verifying = 0
 
@@ -159,7 +163,9 @@ class PasswordDecider:
         except (MalformedHash, UnsupportedHash) as exc:
             matched, reason = False, "malformed_hash" if isinstance(exc, MalformedHash) else "unsupported_hash"
             logger.warning("stored hash for a user could not be verified (%s)", type(exc).__name__)
-        self._telemetry.measure("jit.verify_ms", (time.perf_counter() - started) * 1000, algorithm=target.algorithm)
+        elapsed = time.perf_counter() - started
+        self._telemetry.measure("jit.verify_ms", elapsed * 1000, algorithm=target.algorithm)
+        await self._cost.pad(target.algorithm, elapsed)
         if credential is None:  # the dummy verification only spends the same time; its result means nothing
             matched, reason = False, "no_credential"
         return await self._settle_check(object_id, context, matched, reason, count_failures, now)

@@ -1,4 +1,4 @@
-"""Entra's password policy (ENTRA.md): 8-256 characters, ASCII only, at least 3 of lower/upper/digit/symbol.
+"""Entra's password policy (docs/limits.md): 8-256 characters, ASCII only, at least 3 of lower/upper/digit/symbol.
 
 A right password that fails it gets UpdatePassword instead of MigratePassword (Entra would refuse to store it).
 """

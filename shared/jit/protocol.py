@@ -1,7 +1,7 @@
 """Entra's OnPasswordSubmit wire format: the request fields we use and the four response actions.
 
 Request and response shapes are the ones in Microsoft's JIT migration guide (entra-docs
-external-id/customers/how-to-migrate-users-jit.md) and ENTRA.md. Unknown request fields are ignored
+external-id/customers/how-to-migrate-users-jit.md) and docs/limits.md. Unknown request fields are ignored
 (Entra adds fields over time); the fields below are required.
 """
 

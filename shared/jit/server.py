@@ -1,13 +1,24 @@
 """The aiohttp host for `ciam-migrate jit serve`, the tests and the benchmark: POST /api/password-submit.
 
 The handler passes headers first and a bounded body reader second, so a rejected token never reads the body.
+Serve it with `JitRunner`: a request aiohttp itself refuses (a header over 8 KB such as an oversized bearer
+token, a malformed request line) gets the same constant body as every other failure, and the log gets one
+line with the error's type — aiohttp's own 400 would echo the offending bytes and log a traceback with them.
 """
 
 from __future__ import annotations
 
-from aiohttp import web
+import logging
+from typing import Any
 
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from shared.jit.protocol import GENERIC_FAILURE_BODY
 from shared.jit.service import ROUTE, BodyTooLarge, JitService
+
+logger = logging.getLogger(__name__)
 
 SERVICE_KEY: web.AppKey[JitService] = web.AppKey("jit_service", JitService)
 
@@ -36,3 +47,32 @@ async def _password_submit(request: web.Request) -> web.Response:
     if answer.status == 401 or answer.status == 413:
         response.force_close()  # the unread body must not be parsed as the next request
     return response
+
+
+class _ConstantErrors(RequestHandler):
+    """aiohttp's request handler with errors that quote nothing from the request."""
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        logger.warning("refused a request aiohttp could not handle: %s (HTTP %d)", type(exc).__name__, status)
+        response = web.Response(status=status, body=GENERIC_FAILURE_BODY, content_type="application/json")
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        return None  # handle_error logged the type; the exception's text may quote request bytes
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _ConstantErrors(self, loop=self._loop, **self._kwargs)
+
+
+class JitRunner(web.AppRunner):
+    """`web.AppRunner` for the JIT app whose connections use `_ConstantErrors`."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _Server  # same fields, one method more: only how handlers are made changes
+        return server

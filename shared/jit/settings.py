@@ -13,7 +13,7 @@ ENTRA_EVENTS_APP_ID = "99045fe1-7639-4a75-9d4a-577b6ca3810f"
 
 
 class JitSettings(BaseModel):
-    # Inbound token (ENTRA.md "Just-in-time password migration")
+    # Inbound token (docs/limits.md "Just-in-time password migration")
     TENANT_ID: str | None = None  # when set, data.tenantId must match
     AUTHORITY: str | None = None  # https://<domain>.ciamlogin.com/<tenantId>/v2.0 (OIDC metadata lives below it)
     AUDIENCES: list[str] = Field(default_factory=list)  # extension app's client id and/or api://… identifier URI

@@ -1,4 +1,4 @@
-"""How long an import will take under Graph's write quotas (ENTRA.md, throttling).
+"""How long an import will take under Graph's write quotas (docs/limits.md, throttling).
 
 One POST /users per valid user plus one POST per extension property. Writes are limited per app
 registration (3,000 / 150 s) and per tenant (18,000 / 300 s); several apps approach the tenant limit.

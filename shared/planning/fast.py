@@ -38,7 +38,7 @@ from shared.preflight import (
     check_username,
     is_e164,
 )
-from shared.reasons import Reason
+from shared.reasons import MAX_KEY_ECHO, Reason, safe_key, shown_algorithm
 from shared.records import PasswordHash
 
 # LegacyUser's fields by alias, and the check the fast path makes on each (see accepts).
@@ -60,10 +60,9 @@ _RFC3339 = re.compile(
     r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-_CLASH_NAMES = {"emailAddress": "emails", "userName": "usernames", "federated": "federated_ids"}
 _MAX_CACHED_NAMES = 4096
 
-IdentityKeys = list[tuple[str, str]]  # (duplicate-guard key, signInType), as run._first_clash builds them
+IdentityKeys = list[tuple[str, str]]  # (guard key, signInType), as admission.identity_key builds them
 
 
 def clean_text(value: str) -> bool:
@@ -234,7 +233,7 @@ class FastPlanner:
             raw = password["hash"]
             inv.password_kinds["hashed"] += 1
             algorithms = inv.hash_algorithms
-            name = raw["algorithm"][:40]
+            name = shown_algorithm(raw["algorithm"])
             if name in algorithms or len(algorithms) < MAX_NAMES:
                 algorithms[name] += 1
             else:
@@ -310,12 +309,13 @@ class FastPlanner:
                 plain = name in good and (
                     kind is bool or kind is int or (kind is str and len(value) <= MAX_STRING_ATTRIBUTE)
                 )
-            seen = seen_by_name.get(name)
+            shown = name if len(name) <= MAX_KEY_ECHO and name in good else safe_key(name)
+            seen = seen_by_name.get(shown)
             if seen is None:
                 if len(seen_by_name) >= MAX_NAMES:
                     inv.attributes_overflow += 1
                     continue
-                seen = seen_by_name[name] = AttributeSeen()
+                seen = seen_by_name[shown] = AttributeSeen()
             seen.users += 1
             types = seen.types
             type_name = type(value).__name__
@@ -332,7 +332,7 @@ class FastPlanner:
         if not supported and password is not None:
             algorithm = password["hash"]["algorithm"]
             return MappingReject(
-                Reason.UNSUPPORTED_HASH, f"password hash algorithm {algorithm[:40]!r} is not supported"
+                Reason.UNSUPPORTED_HASH, f"password hash algorithm {shown_algorithm(algorithm)!r} is not supported"
             )
         mode = self._mode
         if mode == "reset" or password is None:
@@ -379,10 +379,6 @@ class FastPlanner:
         if entries + 1 > MAX_EXTENSION_ATTRIBUTES:
             return MappingReject(Reason.TOO_MANY_ATTRIBUTES, f"more than {MAX_EXTENSION_ATTRIBUTES} custom attributes")
         return None
-
-
-def clash_name(sign_in_type: str) -> str:
-    return _CLASH_NAMES.get(sign_in_type, "identities")
 
 
 def _links_ok(value: Any) -> bool:

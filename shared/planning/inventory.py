@@ -14,6 +14,7 @@ from typing import Any
 from shared.mapping import MappingOptions, MappingReject
 from shared.passwords import is_supported
 from shared.preflight import MAX_DISPLAY_NAME, MAX_EXTENSION_ATTRIBUTES, MAX_STRING_ATTRIBUTE, is_e164
+from shared.reasons import safe_key, shown_algorithm
 from shared.records import LegacyUser, TargetUser
 
 MAX_NAMES = 200
@@ -103,7 +104,7 @@ class Inventory:
             self.password_kinds["none"] += 1
         elif password.hash is not None:
             self.password_kinds["hashed"] += 1
-            _tally(self.hash_algorithms, password.hash.algorithm[:40])
+            _tally(self.hash_algorithms, shown_algorithm(password.hash.algorithm))
             if not is_supported(password.hash):
                 self.quality["unsupported hash algorithm"] += 1
         else:
@@ -117,7 +118,8 @@ class Inventory:
         self.max_attributes_per_user = max(self.max_attributes_per_user, count)
         if count > MAX_EXTENSION_ATTRIBUTES:
             self.quality[f"over {MAX_EXTENSION_ATTRIBUTES} custom attributes"] += 1
-        for name, value in user.attributes.items():
+        for key, value in user.attributes.items():
+            name = safe_key(key)
             seen = self.attributes.get(name)
             if seen is None:
                 if len(self.attributes) >= MAX_NAMES:

@@ -10,18 +10,17 @@ rest go through the reader's validation and map_user (the reference path, `fast=
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.mapping import MappingOptions, MappingReject, map_user
-from shared.planning.fast import FastPlanner, clash_name
-from shared.planning.guard import DuplicateGuard, digest
+from shared.mapping import MappingOptions, MappingReject
+from shared.planning.admission import Admission
+from shared.planning.fast import FastPlanner
 from shared.planning.inventory import Inventory
 from shared.profiles import MappingProfile
-from shared.reasons import Reason
-from shared.records import TargetUser
+from shared.records import RejectedRecord, SourceRecord
 from shared.sources import SourceItem, SourceOptions, SourceReject, UnmappedFeatures, get_reader
 from shared.sources.assemble import finish
 from shared.sources.auth0 import read_auth0_fields
@@ -68,19 +67,21 @@ def plan_export(
     """`fast=False` plans every record through LegacyUser and map_user (the reference the tests compare to)."""
     reader = get_reader(profile.source)
     source_options = profile.source_options()
-    unmapped = UnmappedFeatures()
-    source_options.settings["unmapped"] = unmapped
+    unmapped = source_options.unmapped
     options = profile.mapping_options(tenant, PLAN_EXTENSIONS_APP_ID)
     inventory = Inventory()
-    legacy_ids = DuplicateGuard()
-    sign_in_names = DuplicateGuard()
+    admission = Admission(options)
     fields_reader = FIELD_READERS.get(profile.source) if fast else None
     items: Iterator[SourceItem | tuple[int, dict[str, Any]]]
     items = reader(export, source_options) if fields_reader is None else fields_reader(export, source_options)
     planner = FastPlanner(options, inventory)
     accepts, count = planner.accepts, planner.count
-    add_legacy_id = legacy_ids.add
+    first_sighting, claim = admission.first_sighting, admission.claim
     password_paths = inventory.password_paths
+
+    def observe(record: SourceRecord) -> None:
+        inventory.observe(record.user, options)
+
     seen = fast_records = 0
     for item in items:
         seen += 1
@@ -93,23 +94,17 @@ def plan_export(
             else:
                 fast_records += 1
                 legacy_id: str = fields["legacyId"]
-                if not add_legacy_id(legacy_id):
-                    inventory.duplicates["legacy_ids"] += 1
-                    inventory.reject(
-                        line, legacy_id, Reason.DUPLICATE_LEGACY_ID, "legacyId already seen earlier in the export"
-                    )
+                if not first_sighting(legacy_id):
+                    _reject(inventory, admission.duplicate_legacy_id(line, legacy_id))
                     continue
                 outcome = count(fields)
                 if isinstance(outcome, MappingReject):
                     inventory.reject(line, legacy_id, outcome.code, outcome.message)
                     continue
                 path, keys = outcome
-                clash = _clash(keys, sign_in_names)
+                clash = claim(keys)
                 if clash is not None:
-                    inventory.duplicates[clash] += 1
-                    inventory.reject(
-                        line, legacy_id, Reason.DUPLICATE_IDENTITY, f"{clash[:-1]} already used by an earlier user"
-                    )
+                    _reject(inventory, admission.duplicate_identity(line, legacy_id, clash))
                     continue
                 inventory.valid += 1
                 inventory.total += 1
@@ -117,31 +112,17 @@ def plan_export(
                 continue
         else:
             source_item = item
-        if isinstance(source_item, SourceReject):
-            inventory.reject(source_item.line, source_item.legacy_id, source_item.code, source_item.message)
+        if isinstance(source_item, RejectedRecord):
+            _reject(inventory, source_item)
             continue
-        line, user = source_item.line, source_item.user
-        if not legacy_ids.add(user.legacy_id):
-            inventory.duplicates["legacy_ids"] += 1
-            inventory.reject(
-                line, user.legacy_id, Reason.DUPLICATE_LEGACY_ID, "legacyId already seen earlier in the export"
-            )
+        verdict = admission.admit(source_item, random_password=_plan_password, observe=observe)
+        if isinstance(verdict, RejectedRecord):
+            _reject(inventory, verdict)
             continue
-        inventory.observe(user, options)
-        target = map_user(user, options, random_password=_plan_password)
-        if isinstance(target, MappingReject):
-            inventory.reject(line, user.legacy_id, target.code, target.message)
-            continue
-        clash = _first_clash(target, sign_in_names)
-        if clash is not None:
-            inventory.duplicates[clash] += 1
-            inventory.reject(
-                line, user.legacy_id, Reason.DUPLICATE_IDENTITY, f"{clash[:-1]} already used by an earlier user"
-            )
-            continue
-        inventory.mapped(target)
+        inventory.mapped(verdict)
     if progress is not None:
         progress(seen)
+    inventory.duplicates.update(admission.duplicates)
     return PlanResult(
         source=profile.source,
         export=str(export),
@@ -151,32 +132,11 @@ def plan_export(
         options=options,
         profile=profile,
         unmapped=unmapped,
-        guard_bytes=legacy_ids.memory_bytes + sign_in_names.memory_bytes,
+        guard_bytes=admission.memory_bytes,
         warnings=profile.warnings(),
         fast_records=fast_records,
     )
 
 
-def _first_clash(target: TargetUser, guard: DuplicateGuard) -> str | None:
-    """The kind of sign-in name an earlier user already holds, or None (then all are remembered)."""
-    keys = [
-        (f"{i.sign_in_type}\x1f{i.issuer.lower()}\x1f{i.issuer_assigned_id.lower()}", i.sign_in_type)
-        for i in target.identities
-    ]
-    return _clash(keys, guard)
-
-
-def _clash(keys: Sequence[tuple[str, str]], guard: DuplicateGuard) -> str | None:
-    """Like _first_clash, for (guard key, signInType) pairs; each key is hashed once."""
-    if len(keys) == 1:  # the usual case: one sign-in name
-        key, kind = keys[0]
-        if guard.add(key):
-            return None
-        return clash_name(kind)
-    digests = [digest(key) for key, _ in keys]
-    for key_digest, (_, kind) in zip(digests, keys, strict=True):
-        if guard.holds(key_digest):
-            return clash_name(kind)
-    for key_digest in digests:
-        guard.add_digest(key_digest)
-    return None
+def _reject(inventory: Inventory, reject: RejectedRecord) -> None:
+    inventory.reject(reject.line, reject.legacy_id, reject.code, reject.message)

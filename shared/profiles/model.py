@@ -14,9 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.mapping import MappingOptions
+from shared.passwords import SUPPORTED_ALGORITHMS
 from shared.profiles.transforms import TRANSFORM_NAMES, is_valid_region
 from shared.profiles.vocabulary import ATTRIBUTE_TYPES, INTERCHANGE_TARGETS, PSEUDO_TARGETS
-from shared.sources.base import SourceOptions
+from shared.sources.base import AttributeSpec, HashSpec, SourceOptions
 
 _TARGETS = INTERCHANGE_TARGETS | PSEUDO_TARGETS
 # The firebase default profile's stand-in signer key (32 zero bytes); see warnings().
@@ -69,6 +70,9 @@ class Identities(_Section):
 
 class PasswordPolicy(_Section):
     mode: Literal["auto", "plaintext", "jit", "reset"] = "auto"
+    # A passwordHash that is not a string (an object, a number): reject the record, or put the user
+    # on the reset path with a counted warning in the plan.
+    malformed_hash: Literal["reject", "reset"] = "reject"
 
 
 class HashConfig(_Section):
@@ -87,6 +91,13 @@ class HashConfig(_Section):
     encoding: Literal["hex", "base64"] | None = None  # md5/sha*/hmac-*
     salt_position: Literal["prefix", "suffix"] | None = None
     key: str | None = None  # hmac-* (base64)
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        if value not in SUPPORTED_ALGORITHMS:
+            raise ValueError(f"unknown hash algorithm {value!r}; known: {', '.join(sorted(SUPPORTED_ALGORITHMS))}")
+        return value
 
     @field_validator("signer_key", "salt_separator", "key")
     @classmethod
@@ -191,23 +202,23 @@ class MappingProfile(_Section):
             )
         return found
 
-    def source_options(self) -> SourceOptions:
-        """What the reader needs, as plain values (SourceOptions.settings)."""
-        settings: dict[str, Any] = {
-            "fields": dict(self.fields),
-            "transforms": {k: list(v) for k, v in self.transforms.items()},
-            "attributes": {a.source: {"name": name, "type": a.type} for name, a in self.attributes.items()},
-            "attributes_from": list(self.reader.attributes_from),
-            "identity_providers": dict(self.reader.identity_providers),
-            "identities": {"email": self.identities.email, "username": self.identities.username},
-            "default_phone_region": self.reader.default_phone_region,
-            "delimiter": self.reader.delimiter,
-        }
-        if self.reader.graph_app_id:
-            settings["graph_app_id"] = self.reader.graph_app_id
-        if self.hash is not None:
-            settings["hash"] = {"algorithm": self.hash.algorithm, "params": self.hash.params()}
-        return SourceOptions(settings=settings)
+    def source_options(self, *, graph_extensions: tuple[str, ...] = ()) -> SourceOptions:
+        """What the reader needs (a fresh `unmapped` tally each time)."""
+        return SourceOptions(
+            fields=dict(self.fields),
+            transforms={k: list(v) for k, v in self.transforms.items()},
+            attributes={a.source: AttributeSpec(name, a.type) for name, a in self.attributes.items()},
+            attributes_from=tuple(self.reader.attributes_from),
+            identity_providers=dict(self.reader.identity_providers),
+            email_enabled=self.identities.email,
+            username_enabled=self.identities.username,
+            default_phone_region=self.reader.default_phone_region,
+            delimiter=self.reader.delimiter,
+            graph_app_id=self.reader.graph_app_id or None,
+            graph_extensions=graph_extensions,
+            hash=HashSpec(self.hash.algorithm, self.hash.params()) if self.hash is not None else None,
+            malformed_hash=self.password.malformed_hash,
+        )
 
     def mapping_options(self, tenant: str, extensions_app_id: str) -> MappingOptions:
         return MappingOptions(

@@ -11,11 +11,11 @@ from shared.sources.base import (
     SourceRecord,
     SourceReject,
     UnknownSource,
+    UnmappedFeatures,
     UnreadableExport,
 )
 from shared.sources.cognito import read_cognito
 from shared.sources.csv import read_csv
-from shared.sources.fieldmap import UnmappedFeatures
 from shared.sources.firebase import read_firebase
 from shared.sources.jsonl import read_jsonl
 from shared.sources.keycloak import read_keycloak

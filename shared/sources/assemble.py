@@ -33,6 +33,15 @@ def extract(line: int, fieldmap: FieldMap, native: dict[str, Any]) -> dict[str, 
         return problem_reject(line, fieldmap.legacy_id(native), problem)
 
 
+def malformed_hash(line: int, fields: dict[str, Any], fieldmap: FieldMap) -> SourceReject | None:
+    """A passwordHash that is not a string: a reject, or (profile `password.malformed_hash = "reset"`)
+    a counted warning, the user then has no password and goes the reset path. Never silent."""
+    if fieldmap.malformed_hash == "reset":
+        fieldmap.unmapped.note("malformed passwordHash (not a string; the user resets the password)")
+        return None
+    return SourceReject(line, _id(fields.get("legacyId")), Reason.INVALID_PASSWORD_HASH, "passwordHash is not a string")
+
+
 def finish(line: int, fields: dict[str, Any]) -> SourceItem:
     legacy_id = fields.get("legacyId")
     if isinstance(legacy_id, int) and not isinstance(legacy_id, bool):

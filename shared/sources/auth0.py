@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from shared.reasons import Reason
-from shared.sources.assemble import extract, finish
+from shared.sources.assemble import extract, finish, malformed_hash
 from shared.sources.base import SourceItem, SourceOptions, SourceReject, UnreadableExport, open_text_lines
 from shared.sources.fieldmap import FieldMap
 from shared.sources.hashes import from_crypt_string
+from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
 
 # Auth0 identity providers that are local accounts of the tenant, not federation.
 _DATABASE_PROVIDERS = frozenset({"auth0"})
@@ -36,6 +37,8 @@ def _loads(text: str) -> Any:
     """json.loads(text), same result and same errors; the common case skips the wrapper."""
     try:
         value, end = _scan(text, 0)
+    except RecursionError:
+        raise
     except Exception:  # StopIteration, JSONDecodeError, …: json.loads raises the proper error
         return json.loads(text)
     if end != len(text):
@@ -55,13 +58,23 @@ def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem
     Side effects (unmapped features noted) are the same as read_auth0's.
     """
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    providers = options.identity_providers
     first = True
     for line_no, text in open_text_lines(path):
         if not text or text.isspace():
             continue
         try:
             native = _loads(text)
+            check_unique_keys(text, native)
+        except RecursionError:
+            first = False
+            problem = too_deep()
+            yield SourceReject(line_no, None, problem.reason, problem.message)
+            continue
+        except RecordProblem as problem:
+            first = False
+            yield SourceReject(line_no, None, problem.reason, problem.message)
+            continue
         except json.JSONDecodeError as exc:
             if first:
                 raise UnreadableExport(path, line_no, f"not Auth0 NDJSON ({exc.msg}); is --source right?") from None
@@ -73,6 +86,13 @@ def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem
             continue
         fields = _fields(line_no, native, fieldmap, providers)
         yield fields if isinstance(fields, SourceReject) else (line_no, fields)
+
+
+def map_auth0_user(native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0) -> SourceItem:
+    """One Auth0 user object (an export-job line or a Management API `GET /api/v2/users/{id}` answer, same
+    field names) → SourceRecord or SourceReject, exactly as read_auth0 maps it. For the coexistence sync."""
+    fields = _fields(line, native, fieldmap, providers)
+    return fields if isinstance(fields, SourceReject) else finish(line, fields)
 
 
 def _fields(
@@ -91,6 +111,10 @@ def _fields(
     password_hash = native.get("passwordHash")
     if isinstance(password_hash, str) and password_hash:
         fields["password"] = {"hash": from_crypt_string(password_hash, unknown_label="auth0-unknown")}
+    elif password_hash not in (None, ""):
+        malformed = malformed_hash(line, fields, fieldmap)
+        if malformed is not None:
+            return malformed
     _note_unmapped(native, fieldmap)
     return fields
 

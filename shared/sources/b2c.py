@@ -30,13 +30,15 @@ def read_b2c(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
         yield from read_b2c_live(graph_url, options)
         return
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    providers = options.identity_providers
     for line, native in stream_array(path, frozenset({"value", "users"}), what="Graph users"):
         yield graph_user(line, native, fieldmap, providers)
 
 
 def graph_user(line: int, native: Any, fieldmap: FieldMap, providers: dict[str, str]) -> SourceItem:
     """One Graph user object (a dict as Graph's JSON has it) as a record or a reject."""
+    if isinstance(native, SourceReject):
+        return native
     if not isinstance(native, dict):
         return SourceReject(line, None, Reason.INVALID_RECORD, "a user must be a JSON object")
     fields = extract(line, fieldmap, native)

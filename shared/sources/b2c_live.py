@@ -43,9 +43,9 @@ def read_b2c_live(graph_url: str, options: SourceOptions) -> Iterator[SourceItem
     from shared.adapters.graph.client import make_graph_client
 
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
-    extensions: list[str] = list(options.settings.get("graph_extensions", []))
-    client = make_graph_client(graph_url, options.settings.get("graph_app_id"))
+    providers = options.identity_providers
+    extensions = list(options.graph_extensions)
+    client = make_graph_client(graph_url, options.graph_app_id)
     loop = asyncio.new_event_loop()
     position = 0
     try:

@@ -11,38 +11,79 @@ import codecs
 import gzip
 import io
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from shared.records import LegacyUser
+from shared.records import RejectedRecord, SourceRecord
+
+__all__ = [
+    "AttributeSpec", "HashSpec", "MalformedHash", "SourceItem", "SourceOptions", "SourceReader", "SourceRecord",
+    "SourceReject", "UnknownSource", "UnmappedFeatures", "UnreadableExport", "open_text_lines",
+]  # fmt: skip
 
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    line: int
-    user: LegacyUser
+SourceReject = RejectedRecord  # the one reject type, under the name readers have always used
+SourceItem = SourceRecord | RejectedRecord
+
+
+@dataclass
+class UnmappedFeatures:
+    """Counts vendor features met in the export that have no Entra equivalent (the plan lists them)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def note(self, feature: str, users: int = 1) -> None:
+        self.counts[feature] += users
 
 
 @dataclass(frozen=True)
-class SourceReject:
-    line: int
-    legacy_id: str | None
-    code: str
-    message: str
+class AttributeSpec:
+    """A custom attribute the profile declares: its extension name and dataType."""
+
+    name: str
+    type: str = "String"
 
 
-SourceItem = SourceRecord | SourceReject
+@dataclass(frozen=True)
+class HashSpec:
+    """The profile's [hash] table: the algorithm and its parameters as shared/passwords reads them."""
+
+    algorithm: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+MalformedHash = Literal["reject", "reset"]
 
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """Per-run reader options: the mapping profile's reader section, as plain values."""
+    """Per-run reader options: the mapping profile's reader section, typed.
 
-    settings: dict[str, Any] = field(default_factory=dict)
+    `attributes` is keyed by the source path the value is read from. `unmapped` collects the vendor
+    features the readers meet without an Entra equivalent (the plan lists them).
+    `malformed_hash`: a passwordHash that is not a string is a reject, or (``reset``) a counted warning
+    with the user put on the reset path.
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    transforms: dict[str, list[str]] = field(default_factory=dict)
+    attributes: dict[str, AttributeSpec] = field(default_factory=dict)
+    attributes_from: tuple[str, ...] = ()
+    identity_providers: dict[str, str] = field(default_factory=dict)
+    email_enabled: bool = True
+    username_enabled: bool = True
+    default_phone_region: str | None = None
+    delimiter: str = ","
+    graph_app_id: str | None = None
+    graph_extensions: tuple[str, ...] = ()
+    hash: HashSpec | None = None
+    malformed_hash: MalformedHash = "reject"
+    unmapped: UnmappedFeatures = field(default_factory=UnmappedFeatures, compare=False)
 
 
 class SourceReader(Protocol):

@@ -33,7 +33,7 @@ def _looks_like_json(path: Path) -> bool:
 
 def read_cognito(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    providers = options.identity_providers
     if _looks_like_json(path):
         natives: Iterator[tuple[int, Any]] = _list_users(path)
     else:
@@ -100,7 +100,7 @@ def _federated(raw: Any, providers: dict[str, str]) -> list[dict[str, str]]:
         return []
     try:
         links = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return []
     out = []
     for link in links if isinstance(links, list) else ():

@@ -19,7 +19,7 @@ from shared.sources.fieldmap import FieldMap
 def read_csv(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
     fieldmap = FieldMap(options)
     id_column = fieldmap.source_of("legacyId") or "legacyId"
-    rows = read_rows(path, vendor="CSV", id_columns=(id_column,), delimiter=options.settings.get("delimiter", ","))
+    rows = read_rows(path, vendor="CSV", id_columns=(id_column,), delimiter=options.delimiter)
     for line, row in rows:
         if isinstance(row, SourceReject):
             yield row

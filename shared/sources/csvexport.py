@@ -1,7 +1,8 @@
 """Reads CSV exports row by row (Okta, Cognito's import format, any CSV through a profile).
 
 The first row is the header. A header without the user-id column means this is not the export the
---source names: UnreadableExport on line 1, not one reject per row. A row with the wrong number of
+--source names: UnreadableExport on line 1, not one reject per row; so is a header naming a column
+twice. A row with the wrong number of
 cells is rejected with its line and the reader goes on. Rows spanning lines (quoted newlines) work.
 """
 
@@ -11,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from shared.reasons import Reason
+from shared.reasons import Reason, safe_key
 from shared.sources.base import SourceReject, UnreadableExport, open_text_lines
 
 Row = dict[str, str]
@@ -33,6 +34,10 @@ def read_rows(
         raise UnreadableExport(path, None, "the file is empty") from None
     except csv.Error as exc:
         raise UnreadableExport(path, 1, f"not a {vendor} CSV ({exc}); is --source right?") from None
+    repeated = next((name for n, name in enumerate(header) if name and name in header[:n]), None)
+    if repeated is not None:
+        # csv.DictReader-style rows would keep the last cell silently (a second password column wins).
+        raise UnreadableExport(path, 1, f"the header names the column {safe_key(repeated)!r} twice")
     if not any(column in header for column in id_columns):
         wanted = " or ".join(repr(c) for c in id_columns)
         raise UnreadableExport(path, 1, f"not a {vendor} CSV: the header has no {wanted} column; is --source right?")

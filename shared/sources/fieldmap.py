@@ -1,6 +1,6 @@
 """Applies a mapping profile's reader section to one native export record.
 
-Input: the vendor's record as a dict, and `SourceOptions.settings` produced by a mapping profile
+Input: the vendor's record as a dict, and the SourceOptions a mapping profile produced
 (`fields`, `transforms`, `attributes`, `attributes_from`, `default_phone_region`). Output: the
 interchange fields (camelCase keys) the vendor reader then completes with identities, password and
 MFA. Paths are dotted (`user_metadata.tier`) with optional list indexes (`emails[0]`).
@@ -9,13 +9,13 @@ MFA. Paths are dotted (`user_metadata.tier`) with optional list indexes (`emails
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.profiles.transforms import Transform, TransformError, build_chain, split_full_name, to_boolean
-from shared.sources.base import SourceOptions
+from shared.reasons import safe_key
+from shared.sources.base import SourceOptions, UnmappedFeatures
 from shared.sources.hashes import from_crypt_string
 
 _MISSING = object()
@@ -67,16 +67,6 @@ class FieldProblem(ValueError):
     def __init__(self, target: str, rule: str) -> None:
         self.target = target
         super().__init__(f"{target} {rule}")
-
-
-@dataclass
-class UnmappedFeatures:
-    """Counts vendor features met in the export that have no Entra equivalent (the plan lists them)."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def note(self, feature: str, users: int = 1) -> None:
-        self.counts[feature] += users
 
 
 @dataclass(frozen=True)
@@ -146,19 +136,17 @@ class FieldMap:
     """The compiled reader section of a profile: built once per run, applied per record."""
 
     def __init__(self, options: SourceOptions) -> None:
-        settings = options.settings
-        region = settings.get("default_phone_region")
-        transforms: dict[str, list[str]] = settings.get("transforms", {})
+        region = options.default_phone_region
+        transforms = options.transforms
         self.fields = [
             _field(target, path, build_chain(transforms[target], region) if transforms.get(target) else None)
-            for target, path in settings.get("fields", {}).items()
+            for target, path in options.fields.items()
             if path
         ]
         self.attributes = [
-            _Attribute(spec["name"], compile_path(path), spec.get("type", "String"))
-            for path, spec in settings.get("attributes", {}).items()
+            _Attribute(spec.name, compile_path(path), spec.type) for path, spec in options.attributes.items()
         ]
-        self.attributes_from = [compile_path(p) for p in settings.get("attributes_from", [])]
+        self.attributes_from = [compile_path(p) for p in options.attributes_from]
         # Bag entries a field already reads (Keycloak's attributes.phoneNumber) are not attributes too.
         self._consumed = {
             f.path[: len(bag) + 1] for bag in self.attributes_from for f in self.fields if f.path[: len(bag)] == bag
@@ -172,12 +160,12 @@ class FieldMap:
             (bag, frozenset(e[len(bag)] for e in self._consumed if len(e) == len(bag) + 1 and e[: len(bag)] == bag))
             for bag in self.attributes_from
         ]
-        self.username_enabled: bool = settings.get("identities", {}).get("username", True)
-        self.email_enabled: bool = settings.get("identities", {}).get("email", True)
-        self.hash_config: dict[str, Any] | None = settings.get("hash")
+        self.username_enabled = options.username_enabled
+        self.email_enabled = options.email_enabled
+        self.hash_config = options.hash
         self._has_password_columns = any(f.target in ("password", "passwordHash", "passwordSalt") for f in self.fields)
-        unmapped = settings.get("unmapped")
-        self.unmapped: UnmappedFeatures = unmapped if isinstance(unmapped, UnmappedFeatures) else UnmappedFeatures()
+        self.unmapped: UnmappedFeatures = options.unmapped
+        self.malformed_hash = options.malformed_hash
 
     def legacy_id(self, record: dict[str, Any]) -> Any:
         for f in self.fields:
@@ -225,8 +213,8 @@ class FieldMap:
             config = self.hash_config
             if config is None:
                 return {"hash": {**from_crypt_string(str(value)), "salt": salt}}
-            params = config.get("params") or None
-            return {"hash": {"algorithm": config["algorithm"], "value": str(value), "salt": salt, "params": params}}
+            params = config.params or None
+            return {"hash": {"algorithm": config.algorithm, "value": str(value), "salt": salt, "params": params}}
         if plaintext:
             return {"plaintext": str(plaintext)}
         return None
@@ -264,7 +252,7 @@ class FieldMap:
                     found[name] = value
                 else:
                     # Nested metadata has no extension-property shape; the plan lists it as not mapped.
-                    self.unmapped.note(f"nested metadata '{'.'.join(map(str, source))}.{name}'")
+                    self.unmapped.note(f"nested metadata '{'.'.join(map(str, source))}.{safe_key(name)}'")
         for attribute in self.attributes:
             value = lookup(record, attribute.path)
             if value is _MISSING or value is None or value == "":

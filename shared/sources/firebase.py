@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.reasons import Reason
-from shared.sources.assemble import extract, finish
-from shared.sources.base import SourceItem, SourceOptions, SourceReject
+from shared.sources.assemble import extract, finish, malformed_hash
+from shared.sources.base import HashSpec, SourceItem, SourceOptions, SourceReject
 from shared.sources.fieldmap import FieldMap
 from shared.sources.jsonstream import stream_array
 
@@ -23,10 +23,13 @@ _LOCAL_PROVIDERS = frozenset({"password", "emailLink"})
 
 def read_firebase(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
-    hash_config: dict[str, Any] | None = options.settings.get("hash")
-    claims_are_attributes = "customAttributes" in options.settings.get("attributes_from", [])
+    providers = options.identity_providers
+    hash_config = options.hash
+    claims_are_attributes = "customAttributes" in options.attributes_from
     for line, native in stream_array(path, frozenset({"users"}), what="Firebase auth:export"):
+        if isinstance(native, SourceReject):
+            yield native
+            continue
         if not isinstance(native, dict):
             yield SourceReject(line, None, Reason.INVALID_RECORD, "a user must be a JSON object")
             continue
@@ -34,7 +37,7 @@ def read_firebase(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
         if isinstance(claims, str) and claims:
             try:
                 native["customAttributes"] = json.loads(claims)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 native["customAttributes"] = None
             if not claims_are_attributes:
                 fieldmap.unmapped.note("custom claims (customAttributes: authorization data)")
@@ -43,6 +46,12 @@ def read_firebase(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
             yield fields
             continue
         fields["identities"] = _federated(native, providers, fieldmap)
+        raw_hash = native.get("passwordHash")
+        if raw_hash not in (None, "") and not isinstance(raw_hash, str):
+            malformed = malformed_hash(line, fields, fieldmap)
+            if malformed is not None:
+                yield malformed
+                continue
         password = _password(native, hash_config)
         if password is not None:
             fields["password"] = password
@@ -68,7 +77,7 @@ def _federated(native: dict[str, Any], providers: dict[str, str], fieldmap: Fiel
     return links
 
 
-def _password(native: dict[str, Any], hash_config: dict[str, Any] | None) -> dict[str, Any] | None:
+def _password(native: dict[str, Any], hash_config: HashSpec | None) -> dict[str, Any] | None:
     value = native.get("passwordHash")
     if not isinstance(value, str) or not value:
         return None
@@ -76,10 +85,10 @@ def _password(native: dict[str, Any], hash_config: dict[str, Any] | None) -> dic
         return {"hash": {"algorithm": "firebase-unknown", "value": value, "salt": native.get("salt")}}
     return {
         "hash": {
-            "algorithm": hash_config["algorithm"],
+            "algorithm": hash_config.algorithm,
             "value": value,
             "salt": native.get("salt"),
-            "params": hash_config["params"],
+            "params": hash_config.params,
         }
     }
 

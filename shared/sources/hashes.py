@@ -39,7 +39,7 @@ def from_keycloak(secret_data: str, credential_data: str) -> dict[str, Any] | No
     try:
         secret = json.loads(secret_data) if secret_data else {}
         cred = json.loads(credential_data) if credential_data else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     if not isinstance(secret, dict) or not isinstance(cred, dict) or not secret.get("value"):
         return None

@@ -1,7 +1,7 @@
 """The `jsonl` source: one interchange record (LegacyUser, camelCase keys) per line; gzip accepted.
 
-Blank lines are skipped. A line that is not a JSON object, or not a valid record (unknown keys
-included), is rejected with a reason code; the reader goes on.
+Blank lines are skipped. A line that is not a JSON object, nests too deeply, repeats a key, or is
+not a valid record (unknown keys included), is rejected with a reason code; the reader goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from shared.sources.base import (
     UnreadableExport,
     open_text_lines,
 )
+from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
 
 
 def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
@@ -31,6 +32,16 @@ def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
             continue
         try:
             obj = json.loads(text)
+            check_unique_keys(text, obj)
+        except RecursionError:
+            first = False
+            problem = too_deep()
+            yield SourceReject(line_no, None, problem.reason, problem.message)
+            continue
+        except RecordProblem as problem:
+            first = False
+            yield SourceReject(line_no, None, problem.reason, problem.message)
+            continue
         except json.JSONDecodeError as exc:
             if first:
                 # A first line that is not JSON means the wrong --source, not one bad record.

@@ -1,7 +1,8 @@
 """Streams the user objects out of a JSON document without loading it: Firebase, Keycloak, B2C, Cognito.
 
 Finds the array under one of the given keys (`{"users": [...]}`), or a top-level array, and yields
-each element with the line it starts on. Several concatenated documents (Cognito ListUsers pages)
+each element with the line it starts on (an element nested too deeply or repeating a key comes as a
+SourceReject, and the stream goes on). Several concatenated documents (Cognito ListUsers pages)
 are read one after another. Memory is bounded by one element plus one read block; an element larger
 than MAX_ELEMENT, malformed JSON or a file that is not JSON at all raises UnreadableExport.
 """
@@ -9,15 +10,19 @@ than MAX_ELEMENT, malformed JSON or a file that is not JSON at all raises Unread
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-from shared.sources.base import UnreadableExport, open_text_lines
+from shared.sources.base import SourceReject, UnreadableExport, open_text_lines
+from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
 
 MAX_ELEMENT = 16 * 1024 * 1024
 _WS = " \t\r\n"
 _decoder = json.JSONDecoder()
+# Strings (whose brackets don't count) and brackets: enough to find where a nested value ends.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class _Window:
@@ -33,6 +38,7 @@ class _Window:
         self._mark_pos = 0
         self._mark_line = 1
         self.eof = False
+        self.span = (0, 0)  # where the last value() was in text
 
     def fill(self, want: int = 1 << 16) -> bool:
         """Append at least `want` characters (or the rest of the file). False at end of file."""
@@ -84,12 +90,50 @@ class _Window:
         self.pos += 1
         return char
 
+    def element(self) -> Any:
+        """The value at pos, or a RecordProblem for one nested too deeply or repeating a key.
+
+        Either way pos ends after the value, so the next element reads normally.
+        """
+        try:
+            value = self.value()
+        except RecursionError:
+            self.skip()
+            return too_deep()
+        begin, end = self.span
+        try:
+            check_unique_keys(self.text[begin:end], value)
+        except RecordProblem as problem:
+            return problem
+        return value
+
+    def skip(self) -> None:
+        """Move pos past the array or object at pos without decoding it (no recursion: any depth)."""
+        want = 1 << 16
+        while True:
+            depth = 0
+            for match in _STRUCTURE.finditer(self.text, self.pos):
+                char = match.group()
+                if char in "[{":
+                    depth += 1
+                elif char in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        self.pos = match.end()
+                        return
+            if len(self.text) - self.pos > MAX_ELEMENT:
+                raise UnreadableExport(self.path, self.line_at(self.pos), f"a record over {MAX_ELEMENT >> 20} MB")
+            if not self.fill(want):
+                raise UnreadableExport(self.path, self.line_at(self.pos), "truncated JSON (a value never closes)")
+            want *= 2
+
     def value(self) -> Any:
         """Decode the JSON value at pos, reading more of the file while it is incomplete."""
         self.peek()
         want = 1 << 16
         while True:
             try:
+                begin = self.pos
                 value, end = _decoder.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 if len(self.text) - self.pos > MAX_ELEMENT:
@@ -102,6 +146,7 @@ class _Window:
                 want *= 2  # geometric growth keeps re-decoding of a large element linear
                 continue
             self.pos = end
+            self.span = (begin, end)
             return value
 
 
@@ -149,6 +194,8 @@ def _members(window: _Window, keys: frozenset[str]) -> Generator[tuple[int, Any]
         if name in keys and window.peek() == "[":
             found = True
             yield from _elements(window)
+        elif window.peek() in "[{":
+            window.skip()  # not the users: its content doesn't matter, and any depth is fine
         else:
             window.value()
         if window.expect(",}", "',' or '}'") == "}":
@@ -163,6 +210,10 @@ def _elements(window: _Window) -> Iterator[tuple[int, Any]]:
     while True:
         window.peek()
         line = window.line_at(window.pos)
-        yield line, window.value()
+        element = window.element()
+        if isinstance(element, RecordProblem):
+            yield line, SourceReject(line, None, element.reason, element.message)
+        else:
+            yield line, element
         if window.expect(",]", "',' or ']'") == "]":
             return

@@ -41,15 +41,26 @@ def export_files(path: Path) -> list[Path]:
 
 def read_keycloak(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
     fieldmap = FieldMap(options)
-    providers: dict[str, str] = options.settings.get("identity_providers", {})
+    providers = options.identity_providers
     for file in export_files(path):
         for line, native in stream_array(file, frozenset({"users"}), what="Keycloak realm"):
+            if isinstance(native, SourceReject):
+                yield native
+                continue
             if not isinstance(native, dict):
                 yield SourceReject(line, None, Reason.INVALID_RECORD, "a user must be a JSON object")
                 continue
             if native.get("serviceAccountClientId"):
                 continue  # a client's service account, not a customer
             yield _user(line, native, fieldmap, providers)
+
+
+def map_keycloak_user(
+    native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0
+) -> SourceItem:
+    """One Keycloak UserRepresentation (a realm-export entry or an Admin API `GET …/users/{id}` answer) →
+    SourceRecord or SourceReject, exactly as read_keycloak maps it. For the coexistence sync."""
+    return _user(line, native, fieldmap, providers)
 
 
 def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str]) -> SourceItem:
@@ -94,7 +105,7 @@ def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict
 def from_keycloak_otp(credential: dict[str, Any]) -> str | None:
     try:
         secret = json.loads(str(credential.get("secretData") or "{}"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     value = secret.get("value") if isinstance(secret, dict) else None
     return str(value) if value else None

@@ -9,10 +9,10 @@ Deleting uses SQLite's secure_delete so freed pages are zeroed (R24). Idempotent
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from shared.adapters.local.db import connect
 from shared.ports import StoredCredential
 from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
 from shared.vault.wrappers import KeyWrapper
@@ -34,11 +34,8 @@ class SqliteCredentialVault:
     (or `shared.vault.open_local_vault(state)`)."""
 
     def __init__(self, path: Path, wrapper: KeyWrapper) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._wrapper = wrapper
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path)  # WAL; a full or read-only disk raises StateUnavailable naming the file
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 
@@ -78,7 +75,14 @@ class SqliteCredentialVault:
         if row is not None:
             credential = await self._open(object_id, row)
             return Lookup(credential, credential.password_hash)
-        decoy = self._db.execute("SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials LIMIT 1").fetchone()
+        # A random row, so the dummy verifications are weighted like the vault's mix of algorithms.
+        columns = "SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials"
+        decoy = (
+            self._db.execute(
+                f"{columns} WHERE rowid >= (SELECT abs(random()) % max(rowid) + 1 FROM credentials) LIMIT 1"
+            ).fetchone()
+            or self._db.execute(f"{columns} LIMIT 1").fetchone()
+        )
         if decoy is None:
             return Lookup(None, None)
         opened = await self._open(decoy[0], (decoy[1], decoy[2], decoy[3]))

@@ -1,6 +1,6 @@
 """End-to-end rig: the tenant emulator and the `ciam-migrate` CLI as real OS processes on 127.0.0.1.
 
-The emulator runs as its own process so it survives `kill -9` of the CLI (RELIABILITY R2, R10). Every
+The emulator runs as its own process so it survives `kill -9` of the CLI (docs/guarantees.md R2, R10). Every
 process started here is killed on teardown; every wait is bounded.
 """
 

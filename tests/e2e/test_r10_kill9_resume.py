@@ -1,5 +1,5 @@
-"""RELIABILITY R10 (+ R2): `ciam-migrate run` killed with SIGKILL at random points, then run again, ends exactly as an
-uninterrupted run of the same export. Figures: duplicates 0, lost 0.
+"""docs/guarantees.md R10 (+ R2): `ciam-migrate run` killed with SIGKILL at random points, then run again, ends
+exactly as an uninterrupted run of the same export. Figures: duplicates 0, lost 0.
 
 The emulator is a separate process, so it outlives every kill and keeps what was committed. Kill points are
 drawn from a seeded RNG: a few by time from process start (interpreter start-up, SQLite open/recovery,

@@ -1,4 +1,4 @@
-"""RELIABILITY R23 for the import path: canary passwords, hashes and salts go through every success and failure
+"""docs/guarantees.md R23 for the import path: canary passwords, hashes and salts go through every success and failure
 path of `ciam-migrate run` and are never present anywhere they could be read. Figure: canary hits 0.
 
 The export holds canary plaintexts Entra accepts (→ sent to Graph as the password), plaintexts Entra refuses

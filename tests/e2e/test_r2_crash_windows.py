@@ -1,4 +1,4 @@
-"""RELIABILITY R2: a crash after Graph committed a create and before the ledger recorded it.
+"""docs/guarantees.md R2: a crash after Graph committed a create and before the ledger recorded it.
 Figures: duplicates 0, lost 0; redelivery → ObjectConflict → identity lookup → recorded as *created*.
 
 The window is arranged deterministically. The emulator (its own process) sleeps `latency-ms` before it reads

@@ -1,4 +1,4 @@
-"""RELIABILITY R9 on `ciam-migrate run`: an export that cannot be read stops the run with exit code 2 and one
+"""docs/guarantees.md R9 on `ciam-migrate run`: an export that cannot be read stops the run with exit code 2 and one
 error line naming the file (and the line, where there is one) and the cause; no traceback; nothing imported.
 
 The truncated gzip and the invalid UTF-8 byte sit well past the first 64 KB read, after hundreds of good records,

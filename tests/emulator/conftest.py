@@ -71,6 +71,8 @@ class UnsignedCredential:
 async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[EmulatorServer]:
     marker = request.node.get_closest_marker("emulator_config")
     overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    # Graph may answer $batch items in any order (concepts/json-batching.md): tests see that by default.
+    overrides.setdefault("shuffle_batch_responses", True)
     async with serve(EmulatorConfig(host="127.0.0.1", port=0, tenant=TENANT, **overrides)) as server:
         yield server
 

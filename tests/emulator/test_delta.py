@@ -1,5 +1,5 @@
 """Contract: GET /users/delta (graph docs api/user-delta.md): full round, deltaLink, changes and
-deletions (`@removed`) next round, 410 on an expired token (ENTRA.md, RELIABILITY.md R16)."""
+deletions (`@removed`) next round, 410 on an expired token (docs/limits.md, docs/guarantees.md R16)."""
 
 from __future__ import annotations
 

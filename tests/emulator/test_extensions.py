@@ -1,5 +1,5 @@
 """Contract: the pre-created b2c-extensions-app, extension properties, and extension values on
-users (ENTRA.md custom attributes; graph docs api/application-post-extensionproperty.md)."""
+users (docs/limits.md custom attributes; graph docs api/application-post-extensionproperty.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contract: seeded faults (ENTRA.md, RELIABILITY.md R2–R4): status faults, 504 after commit,
+"""Contract: seeded faults (docs/limits.md, docs/guarantees.md R2–R4): status faults, 504 after commit,
 read-after-write lag, dropped connections, latency; switchable at run time."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Contract: /users through the real msgraph-sdk — create, read, filter, page, update, delete,
-and every validation error ENTRA.md lists, in Graph's error shape."""
+and every validation error docs/limits.md lists, in Graph's error shape."""
 
 from __future__ import annotations
 

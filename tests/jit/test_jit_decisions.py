@@ -1,4 +1,4 @@
-"""R19-R24 and the four actions: requests as Entra sends them, answers exactly as ENTRA.md describes."""
+"""R19-R24 and the four actions: requests as Entra sends them, answers exactly as docs/limits.md describes."""
 
 from __future__ import annotations
 

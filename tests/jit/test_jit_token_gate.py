@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from jit_rig import AUDIENCE, EXTENSION_APP_ID, FakeTenant, Rig, b64url, bcrypt_hash, credential
 from joserfc.jwk import RSAKey
 
-from shared.jit.protocol import UNAUTHORIZED_BODY
+from shared.jit.protocol import GENERIC_FAILURE_BODY, UNAUTHORIZED_BODY
 from shared.jit.server import build_app
 
 
@@ -152,3 +153,28 @@ async def test_over_a_socket_a_bad_token_is_answered_while_the_body_is_still_mis
         assert await _raw_post_without_body(port, "Bearer " + tenant.token(), timeout=0.5) == b""
     finally:
         await runner.cleanup()
+
+
+async def test_a_bearer_token_over_8_kb_gets_the_constant_body_and_nothing_is_logged(
+    make_rig: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp refuses headers over 8 KB itself; its own 400 echoed the token's first bytes and logged a traceback."""
+    from shared.jit.server import JitRunner
+
+    rig: Rig = await make_rig()
+    runner = JitRunner(build_app(rig.service, max_body_bytes=64 * 1024))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    canary = "CANARYTOKEN" + "x" * 9000
+    caplog.set_level(logging.DEBUG)
+    try:
+        response = await _raw_post_without_body(port, f"Bearer {canary}", timeout=5.0)
+    finally:
+        await runner.cleanup()
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].endswith(b" 400 Bad Request"), response[:60]
+    assert body == GENERIC_FAILURE_BODY
+    assert b"CANARY" not in response
+    assert "CANARY" not in caplog.text and "Traceback" not in caplog.text

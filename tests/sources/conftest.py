@@ -33,8 +33,6 @@ class ReadResult:
 def read() -> Callable[..., ReadResult]:
     def _read(source: str, path: Path, mapping: Path | None = None) -> ReadResult:
         options = load_profile(source, mapping).source_options()
-        unmapped = UnmappedFeatures()
-        options.settings["unmapped"] = unmapped
-        return ReadResult(list(get_reader(source)(path, options)), unmapped)
+        return ReadResult(list(get_reader(source)(path, options)), options.unmapped)
 
     return _read

@@ -11,7 +11,6 @@ from shared.profiles import load_profile
 from shared.sources import SourceReject
 from shared.sources.assemble import finish
 from shared.sources.auth0 import _loads, read_auth0, read_auth0_fields
-from shared.sources.fieldmap import UnmappedFeatures
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -51,11 +50,11 @@ def test_fields_then_finish_is_read_auth0(tmp_path: Path) -> None:
     export = tmp_path / "users.ndjson"
     lines = (SAMPLES / "auth0" / "users.ndjson").read_text().splitlines()
     export.write_text("\n".join([*lines, "{oops", "[1]", '{"email": "x@example.com"}']) + "\n")
-    options, unmapped = load_profile("auth0").source_options(), UnmappedFeatures()
-    options.settings["unmapped"] = unmapped
+    options = load_profile("auth0").source_options()
+    unmapped = options.unmapped
     direct = list(read_auth0(export, options))
-    options2, unmapped2 = load_profile("auth0").source_options(), UnmappedFeatures()
-    options2.settings["unmapped"] = unmapped2
+    options2 = load_profile("auth0").source_options()
+    unmapped2 = options2.unmapped
     staged = [i if isinstance(i, SourceReject) else finish(*i) for i in read_auth0_fields(export, options2)]
     assert staged == direct and unmapped2 == unmapped
     assert len(direct) == len(lines) + 3 and sum(isinstance(i, SourceReject) for i in direct) == 3

@@ -47,8 +47,7 @@ def test_live_read_pages_through_the_tenant() -> None:
                 if i == 1:
                     body[extension] = "gold"
                 assert graph.post("/users", json=body).status_code == 201
-        options = load_profile("b2c").source_options()
-        options.settings["graph_extensions"] = [extension]
+        options = load_profile("b2c").source_options(graph_extensions=(extension,))
         items = list(get_reader("b2c")(Path(handle.base_url), options))  # pathlib folds '//': the reader copes
         records = [i for i in items if isinstance(i, SourceRecord)]
         assert len(records) == len(items) == 1005

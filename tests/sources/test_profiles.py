@@ -8,6 +8,7 @@ import pytest
 
 from shared.profiles import ProfileError, available_sources, load_profile
 from shared.sources import READERS
+from shared.sources.base import AttributeSpec
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -33,9 +34,7 @@ def test_override_replaces_one_field_and_keeps_the_rest(tmp_path: Path) -> None:
 def test_attribute_types_reach_the_mapping(tmp_path: Path) -> None:
     path = write(tmp_path, '[attributes.points]\nsource = "user_metadata.points"\ntype = "Integer"\n')
     profile = load_profile("auth0", path)
-    assert profile.source_options().settings["attributes"] == {
-        "user_metadata.points": {"name": "points", "type": "Integer"}
-    }
+    assert profile.source_options().attributes == {"user_metadata.points": AttributeSpec("points", "Integer")}
     assert profile.mapping_options("t", "a").attribute_types == {"points": "Integer"}
 
 

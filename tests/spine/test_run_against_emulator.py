@@ -1,4 +1,4 @@
-"""The import spine end to end, in process, against the tenant emulator (RELIABILITY R1, R3, R5, R6, R8).
+"""The import spine end to end, in process, against the tenant emulator (docs/guarantees.md R1, R3, R5, R6, R8).
 
 Every test checks the promise a user checks: total = created + already_present + rejected + failed,
 and the emulator holds exactly one user per created/already-present record.

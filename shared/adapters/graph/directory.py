@@ -4,8 +4,10 @@ Creates go out in $batch requests of up to 20, spread over one or more app regis
 each paced by its own ThrottleBudget plus one tenant-wide budget. Per item: 201 → created; 400 with
 an ObjectConflict detail → conflict; 429 → that lane waits Retry-After, the item is re-sent in a
 later round while the inline retry budget lasts, else returned as throttled; 5xx / lost answers →
-retried a few times (marked ambiguous: the write may have committed), else returned as transient.
-Only failed items are ever re-sent.
+retried a few times, else returned as transient. Only failed items are ever re-sent, and never blindly
+after an ambiguous failure (500/502/504, a lost answer, a whole-`$batch` 5xx: the write may have
+committed): the identity is looked up first, found → created (ours), not found → re-sent. This is the
+only retry layer; the SDK's RetryHandler is not in the middleware (client.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
@@ -31,6 +35,7 @@ from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.errors import GraphAccessDenied
 from shared.ports import CreateResult
 from shared.records import ObjectIdentity, TargetUser
 
@@ -40,6 +45,8 @@ T = TypeVar("T")
 BATCH_LIMIT = 20
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})  # the write may have committed before the error
 TRANSIENT_STATUSES = AMBIGUOUS_STATUSES | {503}
+ACCESS_DENIED = frozenset({401, 403})  # permanent: GraphAccessDenied stops the run
+MAX_BACKOFF_S = 20.0
 ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
 
 
@@ -51,6 +58,8 @@ class AppLane:
     client: GraphServiceClient
     budget: ThrottleBudget
     concurrency: int = 4
+    credential: AsyncTokenCredential | None = None  # closed with the directory
+    scope: str = "https://graph.microsoft.com/.default"
 
 
 @dataclass
@@ -59,6 +68,7 @@ class _Round:
     results: dict[str, CreateResult] = field(default_factory=dict)
     retry: dict[str, TargetUser] = field(default_factory=dict)
     retry_after: dict[str, float] = field(default_factory=dict)
+    ambiguous_now: set[str] = field(default_factory=set)  # failed ambiguously in this round: look up first
 
 
 def _quote(value: str) -> str:
@@ -109,6 +119,8 @@ class GraphDirectory:
         self._next_lane = 0
         self.requests_sent = 0
         self.items_throttled = 0
+        self.ambiguous_lookups = 0
+        self.resolved_by_lookup = 0
 
     @property
     def _reader(self) -> GraphServiceClient:
@@ -126,6 +138,8 @@ class GraphDirectory:
             await self._send_round(rnd, ambiguous, transient_attempts)
             final.update(rnd.results)
             pending = rnd.retry
+            if rnd.ambiguous_now & pending.keys():
+                pending = await self._resolve_ambiguous(pending, rnd.ambiguous_now, final)
             if not pending:
                 break
             wait = max(rnd.retry_after.values(), default=0.0)
@@ -151,8 +165,40 @@ class GraphDirectory:
                 final[legacy_id] = result.model_copy(update={"ambiguous_retry": True})
         return [final[u.legacy_id] for u in users]
 
+    async def _resolve_ambiguous(
+        self, pending: dict[str, TargetUser], ambiguous_now: set[str], final: dict[str, CreateResult]
+    ) -> dict[str, TargetUser]:
+        """Look up every user whose create may have committed; found → created, else still to send."""
+        gate = asyncio.Semaphore(8)
+
+        async def look(user: TargetUser) -> tuple[str, str | None, bool]:
+            async with gate:
+                try:
+                    return user.legacy_id, await self.find_user_by_identity(user.primary_identity), True
+                except (APIError, TimeoutError, httpx.TransportError) as exc:  # GraphAccessDenied propagates
+                    logger.warning("identity lookup after an ambiguous write failed (%s)", type(exc).__name__)
+                    return user.legacy_id, None, False
+
+        self.ambiguous_lookups += len(ambiguous_now & pending.keys())
+        looked = await asyncio.gather(*(look(u) for i, u in pending.items() if i in ambiguous_now))
+        still = dict(pending)
+        for legacy_id, object_id, answered in looked:
+            if object_id is not None:
+                self.resolved_by_lookup += 1
+                final[legacy_id] = CreateResult(legacy_id=legacy_id, status="created", object_id=object_id)
+                del still[legacy_id]
+            elif not answered:
+                # Unknown whether it committed and no lookup possible now: never re-send blind. The
+                # continuation re-sends under the ledger's pending intent (conflict → ours).
+                final[legacy_id] = CreateResult(
+                    legacy_id=legacy_id, status="transient", error_code="LookupFailed",
+                    message="Graph did not answer the identity lookup after an ambiguous write",
+                )  # fmt: skip
+                del still[legacy_id]
+        return still
+
     def _backoff(self, attempt: int) -> float:
-        return float(self.backoff_base_s * (2 ** (attempt - 1)) * (0.5 + random.random()))
+        return float(min(self.backoff_base_s * (2 ** (attempt - 1)), MAX_BACKOFF_S) * (0.5 + random.random()))
 
     async def _send_round(self, rnd: _Round, ambiguous: set[str], transient_attempts: dict[str, int]) -> None:
         items = list(rnd.pending.values())
@@ -205,8 +251,12 @@ class GraphDirectory:
         self.requests_sent += 1
         try:
             raw = await self._post_batch(lane.client, body)
+        except ClientAuthenticationError as exc:
+            raise GraphAccessDenied(lane.app_id, None, _auth_reason(exc)) from None
         except APIError as exc:
             status = exc.response_status_code or 0
+            if status in ACCESS_DENIED:
+                raise GraphAccessDenied(lane.app_id, status) from None
             if status == 429:
                 wait = _retry_after(exc.response_headers) or self._backoff(2)
                 lane.budget.block_for(wait)
@@ -257,6 +307,8 @@ class GraphDirectory:
             rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="created", object_id=object_id)
             return
         code, details, message = _error_codes(body)
+        if status in ACCESS_DENIED:
+            raise GraphAccessDenied(lane.app_id, status, "User.ReadWrite.All")
         if status == 400 and "ObjectConflict" in details:
             rnd.results[legacy_id] = CreateResult(legacy_id=legacy_id, status="conflict", error_code="ObjectConflict")
             return
@@ -289,6 +341,7 @@ class GraphDirectory:
             legacy_id = user.legacy_id
             if status in AMBIGUOUS_STATUSES:
                 ambiguous.add(legacy_id)
+                rnd.ambiguous_now.add(legacy_id)
             attempt = transient_attempts.get(legacy_id, 0) + 1
             transient_attempts[legacy_id] = attempt
             if attempt <= self.max_transient_retries:
@@ -305,8 +358,12 @@ class GraphDirectory:
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
+            except ClientAuthenticationError as exc:
+                raise GraphAccessDenied(self.lanes[0].app_id, None, _auth_reason(exc)) from None
             except APIError as exc:
                 status = exc.response_status_code or 0
+                if status in ACCESS_DENIED:
+                    raise GraphAccessDenied(self.lanes[0].app_id, status) from None
                 if attempt == attempts or (status != 429 and status not in TRANSIENT_STATUSES):
                     raise
                 await asyncio.sleep(_retry_after(exc.response_headers) or self._backoff(attempt))
@@ -351,9 +408,16 @@ class GraphDirectory:
             if full_name in have:
                 continue
             short = full_name.split("_", 2)[2]
-            await app.extension_properties.post(
-                ExtensionProperty(name=short, data_type=data_type, target_objects=["User"])
-            )
+            try:
+                await app.extension_properties.post(
+                    ExtensionProperty(name=short, data_type=data_type, target_objects=["User"])
+                )
+            except ODataError as exc:
+                # Another instance (or our own earlier attempt that timed out after commit) registered it.
+                if not _is_object_conflict(exc):
+                    raise
+                logger.info("extension property %s was already registered", full_name)
+                continue
             logger.info("registered extension property %s (%s)", full_name, data_type)
 
     async def close(self) -> None:
@@ -361,6 +425,21 @@ class GraphDirectory:
             http = getattr(lane.client.request_adapter, "_http_client", None)
             if isinstance(http, httpx.AsyncClient):
                 await http.aclose()
+            if lane.credential is not None:
+                await lane.credential.close()
+
+
+def _auth_reason(exc: ClientAuthenticationError) -> str:
+    """The AADSTS code line of a token failure (never the request, never a secret)."""
+    text = str(exc.message or exc)
+    marker = text.find("AADSTS")
+    return (text[marker:].splitlines()[0] if marker >= 0 else type(exc).__name__)[:200]
+
+
+def _is_object_conflict(exc: ODataError) -> bool:
+    error = exc.error
+    details = (error.details if error else None) or []
+    return exc.response_status_code == 400 and any(d.code == "ObjectConflict" for d in details)
 
 
 def _hyphenate(compact: str) -> str:

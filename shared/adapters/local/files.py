@@ -1,25 +1,76 @@
-"""Local files under the state directory: sealed chunk files, run artifacts, and export paths."""
+"""Local files under the state directory: sealed chunk files, run artifacts, export paths, the run lock.
+
+Writes are atomic (temp file, fsync, rename); a disk that is full or read-only raises StateUnavailable
+naming the file. `state_lock` lets one `run` at a time drive a state directory (RELIABILITY R30).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from shared.adapters.local.db import unavailable
 from shared.chunk_codec import chunk_name, decode_chunk, encode_chunk
+from shared.errors import Permanent
 from shared.ports import ChunkEntry
 from shared.sealing import Sealer
 
+LOCK_NAME = "run.lock"
+
+
+class StateInUse(Permanent):
+    """Another process holds the state directory's run lock. str() says which and what to do."""
+
+
+@contextmanager
+def state_lock(state: Path) -> Iterator[None]:
+    """Hold the state directory's run lock for the block; raise StateInUse at once if another process does.
+
+    An advisory flock: released by the kernel when the holder dies (kill -9 included), so a stale lock
+    never blocks a resume. It holds between processes of one host (local disks; not across NFS clients).
+    """
+    path = state / LOCK_NAME
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise unavailable(path, exc) or exc from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StateInUse(
+                f"{state}: another ciam-migrate run (pid {holder}) is using this state directory; "
+                "wait for it to finish (`ciam-migrate status`) or use another --state"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        error = unavailable(path, exc)
+        if error is None:
+            raise
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise error from None
 
 
 class LocalChunkStore:
@@ -45,6 +96,9 @@ class LocalArtifactStore:
 
     async def write_text(self, run_id: str, name: str, text: str) -> None:
         _atomic_write(Path(self.location(run_id)) / name, text.encode())
+
+    async def read_text(self, run_id: str, name: str) -> str:
+        return (Path(self.location(run_id)) / name).read_text(encoding="utf-8")
 
     async def append_lines(self, run_id: str, name: str, lines: Sequence[str]) -> None:
         path = Path(self.location(run_id)) / name

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     line INTEGER,
     chunk_id TEXT,
     updated_at TEXT NOT NULL,
+    create_sent INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, legacy_id)
 );
 CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run_id, line);
@@ -40,12 +41,12 @@ CREATE TABLE IF NOT EXISTS chunk_results (
     PRIMARY KEY (run_id, chunk_id)
 );
 """
-_COLUMNS = "source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at"
+_COLUMNS = "source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent"
 _LOOKUP_BATCH = 500
 
 
 def _entry(row: tuple[object, ...]) -> LedgerEntry:
-    source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at = row
+    source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent = row
     return LedgerEntry(
         source=str(source),
         legacy_id=str(legacy_id),
@@ -57,13 +58,19 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
         line=line if isinstance(line, int) else None,
         chunk_id=chunk_id if isinstance(chunk_id, str) else None,
         updated_at=datetime.fromisoformat(str(updated_at)),
+        create_sent=bool(create_sent),
     )
 
 
 class SqliteLedger:
-    def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self._conn = connect(path, read_only=read_only)
+        if read_only:
+            return
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ledger)")}
+        if "create_sent" not in columns:  # a state directory from before create_sent existed
+            self._conn.execute("ALTER TABLE ledger ADD COLUMN create_sent INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._conn.close()
@@ -87,13 +94,13 @@ class SqliteLedger:
         rows = [
             (
                 e.source, e.legacy_id, e.run_id, e.outcome.value, e.object_id, e.code, e.message, e.line,
-                e.chunk_id, e.updated_at.isoformat(),
+                e.chunk_id, e.updated_at.isoformat(), int(e.create_sent),
             )
             for e in entries
         ]  # fmt: skip
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise

@@ -70,11 +70,13 @@ class SqliteQueue:
         *,
         max_delivery_count: int = 10,
         clock: Callable[[], float] = time.time,
+        read_only: bool = False,
         session_lock_s: float = DEFAULT_SESSION_LOCK_S,
         holder: str | None = None,
     ) -> None:
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+        self._conn = connect(path, read_only=read_only)
+        if not read_only:
+            self._conn.executescript(_SCHEMA)
         self.max_delivery_count = max_delivery_count
         self._clock = clock
         self.session_lock_s = session_lock_s
@@ -212,6 +214,15 @@ class SqliteQueue:
                 (queue, session_id),
             )
             self._conn.execute("DELETE FROM session_locks WHERE queue=? AND session_id=?", (queue, session_id))
+
+    def cancel_run(self, run_id: str) -> int:
+        """Settle every unsettled message of one run unprocessed (`run --abandon`). Returns how many."""
+        cur = self._conn.execute(
+            "UPDATE messages SET state='cancelled', lock_token=NULL "
+            "WHERE state IN ('ready','leased') AND json_extract(body, '$.run_id') = ?",
+            (run_id,),
+        )
+        return cur.rowcount
 
     def next_visible_in(self, queues: Sequence[str]) -> float | None:
         """Seconds until the next ready message of these queues becomes visible (None: nothing waiting)."""

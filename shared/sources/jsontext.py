@@ -1,0 +1,86 @@
+"""Decoding one JSON record's text strictly: duplicate keys and runaway nesting become a RecordProblem.
+
+In: the text of one record (an NDJSON line, one element of a streamed array) and, where the caller
+already decoded it, the value. Out: the value, or RecordProblem(reason, message), one rejected record.
+`json` keeps the last of two equal keys silently (a second `password` would win unseen) and raises
+RecursionError on deep nesting; neither may escape a reader. Messages never quote the text.
+
+Duplicate keys are found cheaply: every key in the text ends in `"` then optional whitespace then `:`,
+so when the text holds no more such places than the decoded value holds keys, no key can repeat;
+only otherwise is the text decoded again with a hook that compares keys (exact, slower).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from shared.reasons import Reason, safe_key
+
+_KEY_END = re.compile(r'"[ \t\r\n]*:')
+
+
+class RecordProblem(Exception):
+    """One record that cannot be used; the reader turns it into a reject with this reason and message."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        self.reason = reason
+        self.message = message
+        super().__init__(message)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def too_deep() -> RecordProblem:
+    return RecordProblem(Reason.JSON_TOO_DEEP, "the record nests JSON arrays/objects too deeply to read")
+
+
+def _count_keys(value: Any) -> int:
+    count = 0
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            count += len(item)
+            for inner in item.values():
+                if type(inner) is dict or type(inner) is list:
+                    push(inner)
+        elif kind is list:
+            for inner in item:
+                if type(inner) is dict or type(inner) is list:
+                    push(inner)
+    return count
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def check_unique_keys(text: str, value: Any) -> None:
+    """Raise RecordProblem when an object in `text` (which decodes to `value`) repeats a key."""
+    if type(value) is not dict and type(value) is not list:
+        return
+    keys = _count_keys(value)
+    if text.count('":') == keys and len(_KEY_END.findall(text)) == keys:
+        return
+    try:
+        json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as exc:
+        raise RecordProblem(
+            Reason.DUPLICATE_KEY, f"the key {safe_key(exc.key)!r} appears twice in one object"
+        ) from None
+    except RecursionError:
+        raise too_deep() from None

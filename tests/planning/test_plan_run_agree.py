@@ -1,0 +1,221 @@
+"""`ciam-migrate plan` calls valid exactly the records the run's plan stage admits, line by line.
+
+Property-based (hypothesis): random exports drawn from small pools, so that legacy ids, emails,
+usernames and federated ids repeat, in other cases too, on records that are otherwise valid or
+rejected for another reason (a rejected record must leave its sign-in names free). Each export is
+written in every source format that can express those fields, then planned twice: by
+shared.planning.plan_export (what `plan` prints) and by the plan stage handler (what `run` does),
+through in-memory ports. The verdict per line — valid, or rejected with which code — must match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.handlers.plan_export import plan_export as plan_stage
+from shared.handlers.workflow import Workflow
+from shared.messages import PlanExport
+from shared.outcomes import RunState
+from shared.planning import plan_export
+from shared.planning.inventory import MAX_EXAMPLES
+from shared.ports import ChunkEntry
+from shared.profiles import load_profile
+
+TENANT = "contoso.onmicrosoft.com"
+EXTENSIONS_APP = "00000000-0000-0000-0000-0000000000e1"
+
+# Small pools: repeats are the point. Case variants of the same name must clash too.
+LEGACY_IDS = [f"id{i}" for i in range(30)] + ["ID0"]  # ids are case-sensitive: ID0 is not id0
+EMAILS = ["ann@example.com", "Ann@Example.com", "bob@example.com", "cy@example.com", "not-an-email", None]
+USERNAMES = ["ann", "ANN", "bob", "cy_1", "bad name!", None]
+SUBJECTS = [("google.com", "g-1"), ("google.com", "G-1"), ("facebook.com", "f-1"), None]
+
+user_strategy = st.fixed_dictionaries(
+    {
+        "legacy_id": st.sampled_from(LEGACY_IDS),
+        "email": st.sampled_from(EMAILS),
+        "username": st.sampled_from(USERNAMES),
+        "federated": st.sampled_from(SUBJECTS),
+    }
+)
+exports = st.lists(user_strategy, min_size=1, max_size=MAX_EXAMPLES - 10)
+
+
+def _jsonl(users: list[dict[str, Any]]) -> str:
+    lines = []
+    for u in users:
+        record: dict[str, Any] = {"legacyId": u["legacy_id"]}
+        if u["email"]:
+            record["email"] = u["email"]
+        if u["username"]:
+            record["username"] = u["username"]
+        if u["federated"]:
+            record["identities"] = [{"provider": u["federated"][0], "subject": u["federated"][1]}]
+        lines.append(json.dumps(record))
+    return "\n".join(lines) + "\n"
+
+
+def _auth0(users: list[dict[str, Any]]) -> str:
+    providers = {"google.com": "google-oauth2", "facebook.com": "facebook"}
+    lines = []
+    for u in users:
+        record: dict[str, Any] = {"user_id": u["legacy_id"]}
+        if u["email"]:
+            record["email"] = u["email"]
+        if u["username"]:
+            record["username"] = u["username"]
+        if u["federated"]:
+            provider, subject = u["federated"]
+            record["identities"] = [{"provider": providers[provider], "user_id": subject, "isSocial": True}]
+        lines.append(json.dumps(record))
+    return "\n".join(lines) + "\n"
+
+
+def _firebase(users: list[dict[str, Any]]) -> str:
+    records = []
+    for u in users:
+        record: dict[str, Any] = {"localId": u["legacy_id"]}
+        if u["email"]:
+            record["email"] = u["email"]
+        if u["federated"]:
+            record["providerUserInfo"] = [{"providerId": u["federated"][0], "rawId": u["federated"][1]}]
+        records.append(record)
+    return json.dumps({"users": records}, indent=1)
+
+
+def _csv(users: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["legacyId", "email", "username"])
+    for u in users:
+        writer.writerow([u["legacy_id"], u["email"] or "", u["username"] or ""])
+    return out.getvalue()
+
+
+FORMATS = {"jsonl": _jsonl, "auth0": _auth0, "firebase": _firebase, "csv": _csv}
+FEDERATED_ON = "[identities]\nfederated = true\n"
+
+
+class _Ledger:
+    def __init__(self) -> None:
+        self.runs: dict[str, RunState] = {}
+
+    async def get_run(self, run_id: str) -> RunState | None:
+        return self.runs.get(run_id)
+
+    async def save_run(self, run: RunState) -> None:
+        self.runs[run.run_id] = run
+
+
+class _Chunks:
+    def __init__(self) -> None:
+        self.entries: list[ChunkEntry] = []
+
+    async def put(self, run_id: str, chunk_id: str, entries: list[ChunkEntry]) -> None:
+        self.entries.extend(entries)
+
+
+class _Exports:
+    @asynccontextmanager
+    async def open_local(self, export_ref: str) -> AsyncIterator[Path]:
+        yield Path(export_ref)
+
+
+class _Artifacts:
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+
+    async def write_text(self, run_id: str, name: str, text: str) -> None:
+        self.files[name] = text
+
+
+class _Directory:
+    async def ensure_extension_properties(self, names: Any) -> None:
+        return None
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _Telemetry:
+    def count(self, name: str, value: int = 1, **attributes: Any) -> None:
+        return None
+
+
+def run_verdicts(source: str, export: Path, mapping: Path) -> dict[int, str]:
+    """line → "valid" or the reject code, as the run's plan stage decides."""
+    from shared.ports import Ports
+
+    chunks, artifacts = _Chunks(), _Artifacts()
+    ports = Ports(
+        queue=None,  # type: ignore[arg-type]  # the handler returns messages, it sends none
+        ledger=_Ledger(),  # type: ignore[arg-type]
+        chunks=chunks,  # type: ignore[arg-type]
+        exports=_Exports(),  # type: ignore[arg-type]
+        artifacts=artifacts,  # type: ignore[arg-type]
+        directory=_Directory(),  # type: ignore[arg-type]
+        clock=_Clock(),
+        telemetry=_Telemetry(),  # type: ignore[arg-type]
+    )
+    command = PlanExport(run_id="r1", source=source, export_ref=str(export), mapping_ref=str(mapping))
+    workflow = Workflow(tenant=TENANT, extensions_app_id=EXTENSIONS_APP)
+    asyncio.run(plan_stage(command, ports, workflow))
+    verdicts = {entry.line: "valid" for entry in chunks.entries}
+    for raw in artifacts.files["rejects.jsonl"].splitlines():
+        reject = json.loads(raw)
+        verdicts[reject["line"]] = reject["code"]
+    return verdicts
+
+
+def plan_verdicts(source: str, export: Path, mapping: Path, lines: list[int]) -> dict[int, str]:
+    result = plan_export(export, load_profile(source, mapping), tenant=TENANT)
+    assert result.inventory.rejected <= MAX_EXAMPLES  # every reject is listed
+    verdicts = {line: "valid" for line in lines}
+    for reject in result.inventory.rejects:
+        verdicts[reject["line"]] = reject["reason"]
+    return verdicts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(users=exports)
+def test_plan_calls_valid_exactly_what_the_run_admits(users: list[dict[str, Any]], tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(FEDERATED_ON)
+    for source, write in FORMATS.items():
+        export = tmp_path / f"export-{source}"
+        export.write_text(write(users))
+        run = run_verdicts(source, export, mapping)
+        plan = plan_verdicts(source, export, mapping, sorted(run))
+        assert len(run) == len(users), source
+        assert plan == run, source
+
+
+def test_a_rejected_user_leaves_its_email_free_for_a_later_one(tmp_path: Path) -> None:
+    """The worked example: user 2 holds email e2 and user 1's username; user 3 has email e2."""
+    users = [
+        {"legacy_id": "1", "email": "e1@example.com", "username": "taken", "federated": None},
+        {"legacy_id": "2", "email": "e2@example.com", "username": "taken", "federated": None},
+        {"legacy_id": "3", "email": "e2@example.com", "username": None, "federated": None},
+    ]
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(FEDERATED_ON)
+    for source, write in FORMATS.items():
+        export = tmp_path / f"export-{source}"
+        export.write_text(write(users))
+        run = run_verdicts(source, export, mapping)
+        assert plan_verdicts(source, export, mapping, sorted(run)) == run, source
+        if source != "firebase":  # firebase exports carry no username
+            assert [run[line] for line in sorted(run)] == ["valid", "duplicate_identity", "valid"], source
