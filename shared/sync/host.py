@@ -63,6 +63,10 @@ class SyncHost:
         results: list[PollResult] = []
         workers = [asyncio.create_task(self._worker(stop)) for _ in range(self.concurrency)]
         try:
+            # Changes left in flight by a previous host apply first: a snapshot diff must see their outcome
+            # (a create that was under way when the host died is otherwise missed as "vanished").
+            while self.pending() and not stop.is_set():
+                await asyncio.sleep(0.1)
             while not stop.is_set():
                 result = await self.poll()
                 results.append(result)
