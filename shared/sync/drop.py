@@ -87,6 +87,8 @@ class ChangeDrop(SealedRecords):
 
     async def read(self, cursor: str | None) -> FeedPage:
         after = int(cursor) if cursor else 0
+        if self.path.exists() and self.path.stat().st_size == 0:
+            return FeedPage(hints=[], cursor=cursor)  # an empty drop: nothing changed yet
         hints: list[ChangeHint] = []
         rejects: list[FeedReject] = []
         records: dict[str, DropRecord] = {}

@@ -63,6 +63,9 @@ class SyncHost:
         results: list[PollResult] = []
         workers = [asyncio.create_task(self._worker(stop)) for _ in range(self.concurrency)]
         try:
+            # Changes left in flight by a previous host apply first: a snapshot diff must see their outcome
+            # (a create that was under way when the host died is otherwise missed as "vanished").
+            await self._drained(stop)
             while not stop.is_set():
                 result = await self.poll()
                 results.append(result)
@@ -82,6 +85,12 @@ class SyncHost:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
         return results
+
+    async def _drained(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.pending():
+                return
+            await asyncio.sleep(0.1)
 
     async def _worker(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -4,6 +4,7 @@ holder, counters that add up, the drop keeping the highest seq per user, awkward
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,8 +28,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield sqlite
         sqlite.close()
         return
-    table: TableClient = request.getfixturevalue("table")
-    yield TableSyncStore(table)
+    connection: str = request.getfixturevalue("azurite_connection_string")
+    table = TableClient.from_connection_string(connection, f"t{uuid.uuid4().hex}")
+    await table.create_table()
+    try:
+        yield TableSyncStore(table)
+    finally:
+        await table.delete_table()
+        await table.close()
 
 
 @pytest.mark.azurite

@@ -42,3 +42,16 @@ async def test_create_update_email_disable_delete_flow_into_the_tenant(start_emu
                                once=True, show_progress=False)  # fmt: skip
     assert again["queued"] == 0
     assert "u00009" in tenant_users(emulator.base_url)
+
+
+async def test_an_empty_drop_is_no_change_not_an_error(tmp_path):
+    from shared.sealing import Sealer
+    from shared.sync.drop import ChangeDrop
+    from shared.sync.sqlite_store import SqliteSyncStore
+
+    drop = tmp_path / "changes.jsonl"
+    drop.write_text("")
+    store = SqliteSyncStore(tmp_path / "sync.db")
+    page = await ChangeDrop(drop, store, Sealer(b"k" * 32)).read(None)
+    store.close()
+    assert list(page.hints) == [] and page.cursor is None
