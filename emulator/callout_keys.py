@@ -3,7 +3,7 @@
 GET /{tenantId}/v2.0/.well-known/openid-configuration   issuer `<base>/{tenantId}/v2.0`, jwks_uri
 GET /{tenantId}/discovery/v2.0/keys                     the public RS256 key (kid, use sig)
 
-Tokens carry what Entra's do for a custom extension call (entra-docs custom-extension-overview; ENTRA.md):
+Tokens carry what Entra's do for a custom extension call (entra-docs custom-extension-overview; docs/limits.md):
 iss = the authority, aud = the extension's resourceId, azp = Entra's authentication events service, tid, ver 2.0,
 a one-hour lifetime. The key is generated per emulator process; restarting rotates it (a new kid).
 """

@@ -1,7 +1,7 @@
 """Settings of Entra's side of a sign-in in the emulator: the custom-extension budget, smart lockout,
 log arrival delay, and the error codes written to the sign-in log.
 
-Documented values are defaults (ENTRA.md; entra-docs identity-platform/custom-extension-troubleshoot.md for
+Documented values are defaults (docs/limits.md; entra-docs identity-platform/custom-extension-troubleshoot.md for
 the 1003xxx codes). Codes Microsoft does not document for OnPasswordSubmit (what the log says after
 UpdatePassword or Block) are settings, marked *unconfirmed* in docs/monitoring.md.
 """
@@ -44,7 +44,7 @@ class SignInSimConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Custom extension budget (ENTRA.md): the extension's own clientConfiguration wins when it sets one.
+    # Custom extension budget (docs/limits.md): the extension's own clientConfiguration wins when it sets one.
     callout_timeout_ms: int = Field(2000, ge=200, le=2000)
     callout_max_retries: int = Field(1, ge=0, le=1)
     callouts_per_second: float = Field(50.0, gt=0)  # all custom extensions of the tenant together

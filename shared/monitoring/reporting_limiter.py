@@ -1,6 +1,6 @@
 """ReportingLimiter: at most `max_requests` reporting-API calls in any `window_s` (a sliding log), client side.
 
-Graph allows 5 requests / 10 s per app per tenant on auditLogs (ENTRA.md); we default to 4 so a clock skew or a
+Graph allows 5 requests / 10 s per app per tenant on auditLogs (docs/limits.md); we default to 4 so a clock skew or a
 retry never reaches the server's limit (R15: requests over limit 0). `acquire` sleeps until a slot is free.
 Time and sleep are parameters, so tests pace it exactly without waiting.
 """

@@ -4,7 +4,7 @@
   directory-deleteditems-restore.md: a deleted user stays in deleted items for 30 days; restore answers 200 with
   the object);
 * read-after-write lag on PATCH and on identity-filter lookups, not only on GET /users/{id} after a create
-  (ENTRA.md: reads lag writes);
+  (docs/limits.md: reads lag writes);
 * documented maximum lengths on PATCH (api-reference/v1.0/resources/user.md: givenName, surname, mobilePhone 64,
   displayName 256).
 """
