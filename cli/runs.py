@@ -81,7 +81,7 @@ def run_word(run: RunState) -> str:
     if run.finished_at is not None:
         return "finished"
     if run.error:
-        return "stopped: " + run.error
+        return "failed: " + run.error
     return "in progress"
 
 

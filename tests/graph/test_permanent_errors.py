@@ -30,8 +30,8 @@ def test_a_401_from_graph_ends_run_with_exit_2_and_the_fix_before_anything_is_qu
     # The emulator trusts only tokens it issued; a lane without a credential of its own gets 401 from Graph.
     emulator = start_emulator(client_apps=[{"client_id": APP, "secret": SECRET}])
     state = tmp_path / "state"
-    result = CliRunner().invoke(app, ["run", str(SAMPLE), "--graph-url", emulator.base_url, "--state", str(state),
-                                      "--app", APP])  # fmt: skip
+    result = CliRunner().invoke(app, ["run", str(SAMPLE), "--source", "jsonl", "--graph-url", emulator.base_url,
+                                      "--state", str(state), "--app", APP])  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "401" in result.output and "--tenant" in result.output and "doctor" in result.output, result.output
     assert not (state / "migration.db").exists() or deliveries(state) == [], "a permanent error was queued"

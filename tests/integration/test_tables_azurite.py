@@ -173,7 +173,8 @@ async def test_runs_saved_read_back_and_listed(table: TableClient) -> None:
         total=10,
         rejected=2,
         reject_reasons={"invalid_email": 2},
-        mapping={"flag_attribute": "toBeMigrated", "attributes": {"tier": ["gold", 1]}},
+        mapping={"tenant": "contoso.onmicrosoft.com", "extensions_app_id": "00000000-0000-4000-8000-000000000001",
+                 "flag_attribute": "toBeMigrated"},
     )
     earlier = run_state("run-1", finished_at=T0 + timedelta(minutes=30))
 

@@ -38,7 +38,7 @@ def test_finished_failed_and_abandoned_runs_block_nothing(tmp_path: Path) -> Non
     others = [run("a", finished_at=NOW), run("b", error="unreadable"), run("c", abandoned_at=NOW)]
     choice = choose_run("jsonl", export, others)
     assert not choice.resuming and choice.run_id.endswith("-01")
-    assert [run_word(r) for r in others] == ["finished", "stopped: unreadable", "abandoned"]
+    assert [run_word(r) for r in others] == ["finished", "failed: unreadable", "abandoned"]
 
 
 def test_resume_names_an_unfinished_run_and_plans_from_its_export(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ api/serviceprincipal-list-approleassignments.md, resources/organization.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,11 +75,21 @@ def _token_fix(lane: AppLane, settings: Settings, reason: str) -> str:
     )
 
 
+READ_ATTEMPTS = 4
+
+
 async def _read(call: Callable[[], Awaitable[T]]) -> tuple[T | None, int | None]:
-    try:
-        return await call(), None
-    except APIError as exc:
-        return None, exc.response_status_code or 0
+    """A readiness GET. Reads are idempotent, so a 429 or 5xx (transient) is tried again before it counts."""
+    status = 0
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return await call(), None
+        except APIError as exc:
+            status = exc.response_status_code or 0
+            if status != 429 and status < 500:
+                break
+            await asyncio.sleep(0.2 * 2**attempt)
+    return None, status
 
 
 async def _granted_by_assignments(client: GraphServiceClient, app_id: str) -> set[str] | None:
