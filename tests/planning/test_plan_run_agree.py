@@ -6,6 +6,15 @@ rejected for another reason (a rejected record must leave its sign-in names free
 written in every source format that can express those fields, then planned twice: by
 shared.planning.plan_export (what `plan` prints) and by the plan stage handler (what `run` does),
 through in-memory ports. The verdict per line — valid, or rejected with which code — must match.
+
+What each source can express (the rest of a drawn user is left out of that format):
+* jsonl, auth0, keycloak, b2c, cognito (ListUsers JSON): legacy id, email, username, federated id.
+* cognito (import CSV): legacy id, email, username — the import header has no linked-IdP column.
+* csv, okta: legacy id, email, username — a CSV row carries no federated identity.
+* firebase: legacy id, email, federated id — Firebase accounts have no username.
+Email case variants reach the admission rule only where the default profile keeps case (jsonl,
+auth0, csv); keycloak, b2c, cognito and okta lowercase emails while reading, so there the variants
+are exact repeats. Cognito and Okta turn username sign-in off by default; the test turns it on.
 """
 
 from __future__ import annotations
@@ -52,14 +61,19 @@ user_strategy = st.fixed_dictionaries(
 exports = st.lists(user_strategy, min_size=1, max_size=MAX_EXAMPLES - 10)
 
 
+def _named(u: dict[str, Any], id_key: str, **more: Any) -> dict[str, Any]:
+    """The user's id under `id_key`, with its email and username when it has them."""
+    record: dict[str, Any] = {id_key: u["legacy_id"], **more}
+    for name in ("email", "username"):
+        if u[name]:
+            record[name] = u[name]
+    return record
+
+
 def _jsonl(users: list[dict[str, Any]]) -> str:
     lines = []
     for u in users:
-        record: dict[str, Any] = {"legacyId": u["legacy_id"]}
-        if u["email"]:
-            record["email"] = u["email"]
-        if u["username"]:
-            record["username"] = u["username"]
+        record = _named(u, "legacyId")
         if u["federated"]:
             record["identities"] = [{"provider": u["federated"][0], "subject": u["federated"][1]}]
         lines.append(json.dumps(record))
@@ -70,11 +84,7 @@ def _auth0(users: list[dict[str, Any]]) -> str:
     providers = {"google.com": "google-oauth2", "facebook.com": "facebook"}
     lines = []
     for u in users:
-        record: dict[str, Any] = {"user_id": u["legacy_id"]}
-        if u["email"]:
-            record["email"] = u["email"]
-        if u["username"]:
-            record["username"] = u["username"]
+        record = _named(u, "user_id")
         if u["federated"]:
             provider, subject = u["federated"]
             record["identities"] = [{"provider": providers[provider], "user_id": subject, "isSocial": True}]
@@ -94,17 +104,92 @@ def _firebase(users: list[dict[str, Any]]) -> str:
     return json.dumps({"users": records}, indent=1)
 
 
-def _csv(users: list[dict[str, Any]]) -> str:
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["legacyId", "email", "username"])
-    for u in users:
-        writer.writerow([u["legacy_id"], u["email"] or "", u["username"] or ""])
+    writer.writerow(header)
+    writer.writerows(rows)
     return out.getvalue()
 
 
-FORMATS = {"jsonl": _jsonl, "auth0": _auth0, "firebase": _firebase, "csv": _csv}
-FEDERATED_ON = "[identities]\nfederated = true\n"
+def _csv(users: list[dict[str, Any]]) -> str:
+    return _csv_text(
+        ["legacyId", "email", "username"], [[u["legacy_id"], u["email"] or "", u["username"] or ""] for u in users]
+    )
+
+
+KEYCLOAK_PROVIDERS = {"google.com": "google", "facebook.com": "facebook"}  # the default profile maps them back
+COGNITO_PROVIDERS = {"google.com": "Google", "facebook.com": "Facebook"}
+
+
+def _keycloak(users: list[dict[str, Any]]) -> str:
+    records = []
+    for u in users:
+        record = _named(u, "id", enabled=True)
+        if u["federated"]:
+            provider, subject = u["federated"]
+            record["federatedIdentities"] = [
+                {"identityProvider": KEYCLOAK_PROVIDERS[provider], "userId": subject, "userName": subject}
+            ]
+        records.append(record)
+    return json.dumps({"realm": "shop", "users": records}, indent=1)
+
+
+def _b2c(users: list[dict[str, Any]]) -> str:
+    records = []
+    for u in users:
+        identities = []
+        if u["email"]:
+            identities.append({"signInType": "emailAddress", "issuer": TENANT, "issuerAssignedId": u["email"]})
+        if u["username"]:
+            identities.append({"signInType": "userName", "issuer": TENANT, "issuerAssignedId": u["username"]})
+        if u["federated"]:
+            provider, subject = u["federated"]
+            identities.append({"signInType": "federated", "issuer": provider, "issuerAssignedId": subject})
+        records.append({"id": u["legacy_id"], "accountEnabled": True, "identities": identities})
+    return json.dumps({"value": records}, indent=1)
+
+
+def _cognito(users: list[dict[str, Any]]) -> str:
+    records = []
+    for u in users:
+        attributes = [{"Name": "sub", "Value": u["legacy_id"]}]
+        if u["email"]:
+            attributes.append({"Name": "email", "Value": u["email"]})
+        if u["federated"]:
+            provider, subject = u["federated"]
+            links = [{"providerName": COGNITO_PROVIDERS[provider], "userId": subject, "providerType": provider}]
+            attributes.append({"Name": "identities", "Value": json.dumps(links)})
+        record: dict[str, Any] = {"Attributes": attributes, "Enabled": True, "UserStatus": "CONFIRMED"}
+        if u["username"]:
+            record["Username"] = u["username"]
+        records.append(record)
+    return json.dumps({"Users": records}, indent=1)
+
+
+def _cognito_csv(users: list[dict[str, Any]]) -> str:
+    rows = [[u["username"] or "", u["legacy_id"], u["email"] or ""] for u in users]
+    return _csv_text(["cognito:username", "sub", "email"], rows)
+
+
+def _okta(users: list[dict[str, Any]]) -> str:
+    rows = [[u["legacy_id"], u["username"] or "", u["email"] or "", "ACTIVE"] for u in users]
+    return _csv_text(["id", "login", "email", "status"], rows)
+
+
+# (source, writer): every format the sources read that can carry the drawn fields.
+FORMATS = [
+    ("jsonl", _jsonl),
+    ("auth0", _auth0),
+    ("firebase", _firebase),
+    ("csv", _csv),
+    ("keycloak", _keycloak),
+    ("b2c", _b2c),
+    ("cognito", _cognito),
+    ("cognito", _cognito_csv),
+    ("okta", _okta),
+]
+FEDERATED_ON = "[identities]\nfederated = true\nusername = true\n"
 
 
 class _Ledger:
@@ -194,8 +279,8 @@ def plan_verdicts(source: str, export: Path, mapping: Path, lines: list[int]) ->
 def test_plan_calls_valid_exactly_what_the_run_admits(users: list[dict[str, Any]], tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(FEDERATED_ON)
-    for source, write in FORMATS.items():
-        export = tmp_path / f"export-{source}"
+    for source, write in FORMATS:
+        export = tmp_path / f"export-{source}{write.__name__}"
         export.write_text(write(users))
         run = run_verdicts(source, export, mapping)
         plan = plan_verdicts(source, export, mapping, sorted(run))
@@ -212,8 +297,8 @@ def test_a_rejected_user_leaves_its_email_free_for_a_later_one(tmp_path: Path) -
     ]
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(FEDERATED_ON)
-    for source, write in FORMATS.items():
-        export = tmp_path / f"export-{source}"
+    for source, write in FORMATS:
+        export = tmp_path / f"export-{source}{write.__name__}"
         export.write_text(write(users))
         run = run_verdicts(source, export, mapping)
         assert plan_verdicts(source, export, mapping, sorted(run)) == run, source
