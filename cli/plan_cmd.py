@@ -1,7 +1,9 @@
 """`ciam-migrate plan EXPORT --source S`: inventory and preflight of an export, without any write.
 
 Writes DIR/plan.json and DIR/plan.html and prints a short summary. An unreadable export or profile
-stops with one line on stderr (file, line, cause) and exit code 2, never a traceback.
+stops with one line on stderr (file, line, cause) and exit code 2, never a traceback. A blocking
+Entra constraint (object quota, custom attributes) is written into the plan and stops with exit 3
+naming it, unless `--accept-constraint NAME`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,31 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shared.entra_limits import OBJECT_QUOTA
 from shared.planning import plan_document, plan_export, write_plan
+from shared.planning.constraints import (
+    BLOCKING_NAMES,
+    EXIT_CONSTRAINT,
+    blocker_line,
+    unaccepted_blockers,
+    unknown_acceptances,
+)
 from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport
 
 EXIT_UNREADABLE = 2
 DEFAULT_TENANT = "contoso.onmicrosoft.com"
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 finished with failed users (run only); 2 usage error or unreadable export or"
+    " profile, nothing written; 3 a blocking Entra constraint (object-quota, custom-attributes), see"
+    " --accept-constraint."
+)
+ACCEPT_HELP = (
+    f"Go on despite this blocking constraint ({', '.join(BLOCKING_NAMES)}), e.g. once the tenant's quota"
+    " was raised. Repeatable."
+)
+QUOTA_HELP = f"The tenant's object quota (users + apps): {OBJECT_QUOTA:,} by default, 10,000 in a trial tenant."
 
 
 def register(app: typer.Typer) -> None:
@@ -40,9 +60,15 @@ def plan(
     tenant: Annotated[
         str, typer.Option("--tenant", help="The External ID tenant's domain (issuer of local identities).")
     ] = DEFAULT_TENANT,
+    accept: Annotated[list[str] | None, typer.Option("--accept-constraint", help=ACCEPT_HELP)] = None,
+    object_quota: Annotated[int, typer.Option("--object-quota", min=1, help=QUOTA_HELP)] = OBJECT_QUOTA,
 ) -> None:
-    """Count, map and preflight every user of an export against Entra External ID; write nothing."""
+    """Count, map and preflight every user of an export against Entra External ID; write nothing to the tenant."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if unknown := unknown_acceptances(accept or []):
+        print(f"error: --accept-constraint {unknown[0]}: not a blocking constraint; one of "
+              f"{', '.join(BLOCKING_NAMES)}", file=sys.stderr)  # fmt: skip
+        raise typer.Exit(EXIT_UNREADABLE)
     try:
         profile = load_profile(source, mapping)
         check_export(export, source, profile, mapping)  # wrong --source / mapping typo: exit 2, nothing written
@@ -56,10 +82,17 @@ def plan(
         # One line, no traceback: the message already names file, line and cause.
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_UNREADABLE) from None
-    doc = plan_document(result)
+    doc = plan_document(result, object_quota=object_quota)
     json_path, html_path = write_plan(doc, out)
     print_summary(Console(highlight=False), doc)
     Console(highlight=False).print(f"\nFull plan: {json_path}  ·  {html_path}")
+    if blockers := unaccepted_blockers(doc["constraints"], accept or []):
+        for blocker in blockers:
+            print(blocker_line(blocker), file=sys.stderr)
+        raise typer.Exit(EXIT_CONSTRAINT)
+
+
+plan.__doc__ = f"{plan.__doc__}\n\n{EXIT_CODES_HELP}"
 
 
 def print_summary(console: Console, doc: dict[str, Any]) -> None:

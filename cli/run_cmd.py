@@ -2,7 +2,9 @@
 
 Exit codes: 0 done, 1 finished with failed users (or not finished), 2 cannot start or go on (bad
 option, another run unfinished in the state, state in use by another process, state disk full,
-read-only or corrupt, unreadable export) — each with one line on stderr saying what to do.
+read-only or corrupt, unreadable export), 3 a blocking Entra constraint the plan found (object quota,
+custom attributes; `--accept-constraint NAME` goes on) — each with one line on stderr saying what
+to do, and for 2 and 3 before anything is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
 from cli.local_host import LocalHost, RunStopped
 from cli.option_limits import chunk_size_problem
+from cli.plan_cmd import ACCEPT_HELP, DEFAULT_TENANT, EXIT_CODES_HELP, QUOTA_HELP
 from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run, run_word
 from cli.settings_from_options import build_settings, is_loopback
 from shared.adapters.local.db import StateUnavailable
@@ -28,10 +31,19 @@ from shared.adapters.local.files import StateInUse, state_lock
 from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
 from shared.credentials import CredentialConfigError, parse_apps
+from shared.entra_limits import OBJECT_QUOTA
 from shared.handlers.report import RunReport, load_report
 from shared.handlers.workflow import Workflow
 from shared.messages import Envelope, PlanExport, envelope_id
 from shared.outcomes import RunState
+from shared.planning import plan_document, plan_export
+from shared.planning.constraints import (
+    BLOCKING_NAMES,
+    EXIT_CONSTRAINT,
+    blocker_line,
+    unaccepted_blockers,
+    unknown_acceptances,
+)
 from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
@@ -41,6 +53,14 @@ logger = logging.getLogger(__name__)
 console = Console()
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+def constraint_blockers(
+    export: Path, profile: Any, tenant: str | None, object_quota: int, accepted: list[str]
+) -> list[str]:
+    """The plan's blocking constraints the operator has not accepted, as stderr lines; reads only the export."""
+    doc = plan_document(plan_export(export, profile, tenant=tenant or DEFAULT_TENANT), object_quota=object_quota)
+    return [blocker_line(b) for b in unaccepted_blockers(doc["constraints"], accepted)]
 
 
 def _default_extensions_app_id(settings: Settings) -> Settings:
@@ -160,7 +180,6 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
     def run(
         export: Annotated[Path, typer.Argument(help="The export file (gzip accepted).")],
         source: Annotated[
@@ -182,8 +201,14 @@ def register(app: typer.Typer) -> None:
         abandon: Annotated[
             str | None, typer.Option(help="Cancel this unfinished run's open chunks, then run the export.")
         ] = None,
+        accept: Annotated[list[str] | None, typer.Option("--accept-constraint", help=ACCEPT_HELP)] = None,
+        object_quota: Annotated[int, typer.Option("--object-quota", min=1, help=QUOTA_HELP)] = OBJECT_QUOTA,
     ) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
+        if unknown := unknown_acceptances(accept or []):
+            typer.echo(f"error: --accept-constraint {unknown[0]}: not a blocking constraint; one of "
+                       f"{', '.join(BLOCKING_NAMES)}", err=True)  # fmt: skip
+            raise typer.Exit(EXIT_USAGE)
         if source is None:  # no silent default: a wrong format rejects every record
             typer.echo(f"error: --source is required: one of {', '.join(sorted(READERS))}", err=True)
             raise typer.Exit(EXIT_USAGE)
@@ -196,6 +221,7 @@ def register(app: typer.Typer) -> None:
             for blocker in profile.blockers_for_run():
                 raise ProfileError(blocker)
             check_export(export, source, profile, mapping)  # before anything is written
+            blockers = constraint_blockers(export, profile, tenant, object_quota, accept or [])
             settings = _default_extensions_app_id(
                 build_settings(
                     state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
@@ -208,6 +234,10 @@ def register(app: typer.Typer) -> None:
         if not export.is_file():
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
+        if blockers:  # the plan's blocking constraints, before any state or tenant write
+            for line in blockers:
+                typer.echo(line, err=True)
+            raise typer.Exit(EXIT_CONSTRAINT)
         try:  # the doctor's checks, before anything is written (a permanent error is not worth a queue)
             parse_apps(settings.APP_IDS, emulator=is_loopback(settings.GRAPH_URL))
             asyncio.run(preflight_tenant(settings))
@@ -225,6 +255,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         raise typer.Exit(summarise(final, report, settings))
+
+    run.__doc__ = f"{run.__doc__}\n\n{EXIT_CODES_HELP}"
+    app.command()(run)
 
     @app.command()
     def status(

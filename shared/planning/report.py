@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.entra_limits import OBJECT_QUOTA
 from shared.mapping import extension_properties_for
+from shared.planning.constraints import custom_attributes_row, object_quota_row
 from shared.planning.estimate import estimate_import
 from shared.planning.inventory import OTHER
 from shared.planning.run import PlanResult
-from shared.preflight import MAX_EXTENSION_ATTRIBUTES
 
-TENANT_OBJECT_QUOTA = 300_000
 # Sign-in providers External ID federates with out of the box; others need a custom OIDC/SAML setup.
 BUILT_IN_PROVIDERS = frozenset({"google.com", "facebook.com", "apple"})
 ENTRA_MFA = frozenset({"phone", "email"})
 
 
-def plan_document(plan: PlanResult) -> dict[str, Any]:
+def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict[str, Any]:
     inv = plan.inventory
     options = plan.options
     attributes = {
@@ -69,7 +69,7 @@ def plan_document(plan: PlanResult) -> dict[str, Any]:
             "usernames": inv.duplicates["usernames"],
             "federated_ids": inv.duplicates["federated_ids"],
         },
-        "constraints": _constraints(plan, extension_count),
+        "constraints": _constraints(plan, extension_count, object_quota),
         "does_not_map": _does_not_map(plan),
         "estimate": estimate.as_dict(),
         "warnings": list(plan.warnings),
@@ -111,36 +111,28 @@ def _type_of(types: Any) -> str:
     return "String"
 
 
-def _constraints(plan: PlanResult, extension_count: int) -> list[dict[str, Any]]:
+def _constraints(plan: PlanResult, extension_count: int, object_quota: int) -> list[dict[str, Any]]:
     inv = plan.inventory
     identity_rule_breaks = sum(
         inv.by_reason[c] for c in ("invalid_email", "invalid_username", "identity_too_long", "duplicate_identity")
     )
     return [
-        {
-            "rule": f"tenant object quota ({TENANT_OBJECT_QUOTA:,} users + apps)",
-            "value": inv.valid,
-            "ok": inv.valid < TENANT_OBJECT_QUOTA,
-            "note": "raise the quota with a support request before the import"
-            if inv.valid >= TENANT_OBJECT_QUOTA
-            else f"{inv.valid / TENANT_OBJECT_QUOTA:.1%} of the default quota, before existing objects",
-        },
-        {
-            "rule": f"custom attributes per user (≤ {MAX_EXTENSION_ATTRIBUTES})",
-            "value": inv.max_attributes_per_user,
-            "ok": inv.max_attributes_per_user <= MAX_EXTENSION_ATTRIBUTES,
-            "note": f"{extension_count} extension properties to create on the b2c-extensions-app",
-        },
+        object_quota_row(inv.valid, object_quota),
+        custom_attributes_row(inv.max_attributes_per_user, extension_count),
         {
             "rule": "identity rules (valid email, username charset, ≤ 64 characters, unique)",
             "value": identity_rule_breaks,
             "ok": identity_rule_breaks == 0,
+            "name": "identity-rules",
+            "blocking": False,
             "note": "users breaking them are rejected (see by_reason)",
         },
         {
             "rule": "password policy (8–256 ASCII, 3 of 4 classes) for plaintext passwords",
             "value": inv.by_reason["password_not_ascii"] + inv.by_reason["password_too_weak"],
             "ok": True,
+            "name": "password-policy",
+            "blocking": False,
             "note": "weak or non-ASCII plaintext goes the JIT path unless password mode is 'plaintext'",
         },
     ]

@@ -11,6 +11,7 @@ clear, kept so they stay clear. The list of all 26 and who owns the rest is in d
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import subprocess
 import sys
@@ -26,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 CSV = str(SAMPLES / "csv" / "users.csv")
 MAPPING = ["--mapping", "{tmp}/m.toml"]
-EXIT_USAGE = 2
+EXIT_USAGE, EXIT_CONSTRAINT = 2, 3
+EMULATOR_URL = ["--graph-url", "http://127.0.0.1:9"]  # never reached: the refusals come first
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Mistake:
     fix: str  # what the one line must say
     code: int = EXIT_USAGE
     files: dict[str, str] = field(default_factory=dict)  # name -> content, written to tmp first
+    writes_plan: bool = False  # a blocked plan still writes plan.json/plan.html: they show the constraint
 
 
 def _mapping(replace: tuple[str, str]) -> str:
@@ -68,6 +71,19 @@ MISTAKES = [
     Mistake("firebase-placeholder-signer-key",
             ["run", str(SAMPLES / "firebase/users.json"), "--source", "firebase"],
             "hash.signer_key is the shipped placeholder"),
+    # Blocking Entra constraints: exit 3 naming the constraint and --accept-constraint.
+    Mistake("plan-over-object-quota", ["plan", "{big}", "--source", "jsonl"],
+            "blocking constraint object-quota: 300,001 users", code=EXIT_CONSTRAINT, writes_plan=True),
+    Mistake("run-over-trial-object-quota",
+            ["run", str(SAMPLES / "users.jsonl"), "--source", "jsonl", "--object-quota", "10", *EMULATOR_URL],
+            "pass --accept-constraint object-quota", code=EXIT_CONSTRAINT),
+    Mistake("plan-over-100-custom-attributes", ["plan", "{tmp}/attrs.jsonl", "--source", "jsonl"],
+            "blocking constraint custom-attributes", code=EXIT_CONSTRAINT, writes_plan=True,
+            files={"attrs.jsonl": json.dumps({"legacyId": "a1", "email": "a1@example.com", "displayName": "A",
+                                              "attributes": {f"a{i}": "x" for i in range(101)}}) + "\n"}),
+    Mistake("accept-unknown-constraint",
+            ["run", str(SAMPLES / "users.jsonl"), "--source", "jsonl", "--accept-constraint", "quota"],
+            "not a blocking constraint; one of object-quota, custom-attributes"),
     # Already clear before issue 15; kept clear.
     Mistake("unknown-source", ["plan", str(SAMPLES / "users.jsonl"), "--source", "auth1"], "known: auth0, b2c"),
     Mistake("missing-export", ["plan", "{tmp}/nope.jsonl", "--source", "jsonl"], "cannot open"),
@@ -85,14 +101,25 @@ MISTAKES = [
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def over_quota_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300,001 valid users: one over the default tenant object quota (entra_limits.OBJECT_QUOTA)."""
+    path = tmp_path_factory.mktemp("big") / "users.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(300_001):
+            out.write(f'{{"legacyId": "u{i}", "email": "u{i}@example.com", "displayName": "U {i}"}}\n')
+    return path
+
+
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
 def test_mistake_gets_one_line_naming_the_fix(
-    mistake: Mistake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mistake: Mistake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     monkeypatch.chdir(tmp_path)  # a default ./migration or ./plan would land here, and is checked below
     for name, content in mistake.files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
-    args = [a.replace("{tmp}", str(tmp_path)) for a in mistake.args]
+    big = str(request.getfixturevalue("over_quota_export")) if "{big}" in mistake.args else ""
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{big}", big) for a in mistake.args]
     result = CliRunner().invoke(app, args)
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == mistake.code, (result.exit_code, result.stdout, result.stderr)
@@ -100,7 +127,7 @@ def test_mistake_gets_one_line_naming_the_fix(
     assert mistake.fix in lines[0], lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "migration").exists(), "a refused run must write no state"
-    assert not (tmp_path / "plan").exists(), "a refused plan must write no plan"
+    assert (tmp_path / "plan" / "plan.html").exists() == mistake.writes_plan, "only a blocked plan writes its plan"
 
 
 def test_emulator_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
