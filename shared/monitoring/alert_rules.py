@@ -3,7 +3,9 @@ frequency, and the local form of the query whose Azure form is `alerts/<name>.kq
 same aggregation, same threshold; tests/monitoring/test_alert_rules.py checks the two agree on every rule).
 
 `evaluate(rules, store, now)` returns one AlertState per rule (and per group for grouped rules); `firing` is
-`value > threshold`. Windows are real minutes divided by `time_scale`. Rules of kind `absent` only judge a window
+`value > threshold`. Kind `share` counts points, not their values (the share of timed calls in a band, e.g.
+decisions over half the latency budget: a percentile test that pre-aggregated metrics can answer).
+Windows are real minutes divided by `time_scale`. Rules of kind `absent` only judge a window
 the monitors have fully observed (`started_at` + window <= now), so a fresh start never reads as silence.
 """
 
@@ -96,11 +98,13 @@ async def evaluate(
             denominator, _ = await _sum(store, spec["denominator"], since, now)
             if denominator >= spec.get("minDenominator", 1):
                 value = numerator / denominator
+        elif kind == "share":
+            _, numerator_n = await _sum(store, spec["numerator"], since, now)
+            _, denominator_n = await _sum(store, spec["denominator"], since, now)
+            if denominator_n >= spec.get("minDenominator", 1):
+                value = numerator_n / denominator_n
         elif kind == "sum":
             value, _ = await _sum(store, spec, since, now)
-        elif kind == "mean":
-            total, count = await _sum(store, spec, since, now)
-            value = total / count if count >= spec.get("minCount", 1) else None
         elif kind == "max":
             points = [p for p in await store.points(spec["metric"], since, now) if _matches(p, spec)]
             value = max((p.value for p in points), default=None)

@@ -79,6 +79,24 @@ async def test_local_evaluator_fires_exactly_on_its_conditions(tmp_path: Path) -
     assert next(s for s in states if s.key == "dead_letters").value == 0
 
 
+async def test_slow_decisions_fire_the_latency_rule_however_many_fast_sheds_surround_them(tmp_path: Path) -> None:
+    """A slowdown makes the endpoint shed most calls in ~1 ms; a mean over every call would read as fast."""
+    store = SqliteMonitorStore(tmp_path / "monitor.db")
+    at = NOW - timedelta(minutes=3)
+
+    def timed(n: int, ms: float, action: str) -> list[MetricPoint]:
+        budget = "over_half" if ms > 1000 else "within"
+        return [MetricPoint("jit.latency_ms", at, ms, {"action": action, "budget": budget}) for _ in range(n)]
+
+    rules = [r for r in load_rules() if r.name == "jit_latency_near_budget"]
+    await store.add_points([*timed(60, 1, "Throttled"), *timed(9, 40, "MigratePassword"), *timed(2, 1500, "Retry")])
+    (state,) = await evaluate(rules, store, NOW)
+    assert state.value == 2 / 11 and state.firing  # the mean over all 71 calls is 48 ms
+    await store.add_points(timed(10, 40, "MigratePassword"))  # 2 slow of 21 decisions: p90 is under 1 s
+    (state,) = await evaluate(rules, store, NOW)
+    assert state.value == 2 / 21 and not state.firing
+
+
 async def test_absent_rules_wait_for_a_full_window(tmp_path: Path) -> None:
     store = SqliteMonitorStore(tmp_path / "monitor.db")
     states = await evaluate(load_rules(), store, NOW, started_at=NOW - timedelta(minutes=5))
