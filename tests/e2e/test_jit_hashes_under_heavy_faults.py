@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import httpx
 import pytest
 
 from cli.run_cmd import run_and_report
@@ -22,6 +21,7 @@ from shared.adapters.graph.client import emulator_token
 from shared.vault import open_local_vault
 from tests.conftest import settings_for
 from tests.e2e.exports import write_export
+from tests.tenant_reads import get_page
 
 USERS = 1_500
 HEAVY_FAULTS = {"503": 0.15, "504-after-commit": 0.3, "lag": 0.2}
@@ -37,7 +37,7 @@ def flagged_users(base_url: str) -> dict[str, str]:
     for _ in range(100):
         if not url:
             break
-        page = httpx.get(url, headers=headers, timeout=30).json()
+        page = get_page(url, headers)
         flagged.update({u["id"]: u[LEGACY_ID] for u in page["value"] if u.get(FLAG) is True})
         url = page.get("@odata.nextLink")
     assert not url, "user listing did not end"
@@ -69,6 +69,8 @@ async def import_under_heavy_faults(start_emulator, work: Path, seed: int) -> No
                    or c.legacy_id != legacy_id]  # fmt: skip
     finally:
         vault.close()
+    print(f"seed {seed}: created {counts.created}, already_present {counts.already_present}, failed {counts.failed},"
+          f" flagged {len(flagged)}, flagged without a vaulted hash {len(missing)}")  # fmt: skip
     assert not missing, f"{len(missing)} JIT users flagged toBeMigrated have no hash in the vault"
     assert set(flagged.values()) == export.jit & set(created.values())
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
 from cli.run_cmd import execute_run
 from shared.outcomes import RunState
 from tests.conftest import SAMPLE, emulator_stats, set_faults, settings_for
+from tests.tenant_reads import get_page
 
 VALID_SAMPLE_USERS = 243  # samples/users.jsonl: 250 records, 7 deliberately bad
 
@@ -40,11 +39,7 @@ def legacy_ids_in_tenant(handle) -> list[str]:
     url: str | None = f"{handle.base_url}/v1.0/users?$select=id,{attr}&$top=999"
     found: list[str] = []
     while url:
-        for _ in range(20):  # the faults this test injects answer some reads with 5xx: read again
-            response = httpx.get(url, headers=headers, timeout=30)
-            if response.status_code == 200:
-                break
-        page = response.json()
+        page = get_page(url, headers)
         found.extend(u.get(attr) for u in page["value"])
         url = page.get("@odata.nextLink")
     return found
