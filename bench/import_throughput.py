@@ -58,7 +58,7 @@ def batched(users: int, apps: int, scale: float, latency_ms: float, work: Path) 
         "mode": f"batched, {apps} app(s)",
         "users": users,
         "seconds": report["throughput"]["import_seconds"],
-        "users_per_second": report["throughput"]["users_per_second"],
+        "users_per_second": report["throughput"]["import_users_per_second"],
         "quota_writes_per_second": report["throughput"]["quota_writes_per_second"],
         "utilisation": report["throughput"]["write_quota_utilisation"],
         "share_429": throttled / max(writes + throttled, 1),

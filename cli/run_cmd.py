@@ -24,8 +24,9 @@ from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
 from cli.local_host import LocalHost, RunStopped
 from cli.option_limits import chunk_size_problem
 from cli.plan_cmd import ACCEPT_HELP, DEFAULT_TENANT, EXIT_CODES_HELP, QUOTA_HELP
-from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run, run_word
+from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run
 from cli.settings_from_options import build_settings, is_loopback
+from cli.status_view import queue_line, view_run
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.files import StateInUse, state_lock
 from shared.bootstrap import LocalHostParts, local_parts
@@ -168,7 +169,13 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
     )
     tp = report.throughput
     speed = (
-        f"{tp.users_per_second} users/s, write-quota utilisation {tp.write_quota_utilisation:.0%}."
+        f"{tp.users_per_second} users/s over the whole run ({tp.run_seconds:.1f} s, planning included); "
+        f"import alone {tp.import_users_per_second} users/s in {tp.import_seconds:.1f} s; "
+        + (
+            f"write quota used over its {tp.quota_window_seconds:g} s windows: {tp.write_quota_utilisation:.0%}."
+            if tp.write_quota_utilisation <= 1
+            else f"burst {tp.burst_writes_per_second} writes/s against {tp.quota_writes_per_second:g}/s."
+        )
         if counts.created
         else "Nothing needed writing."
     )
@@ -264,7 +271,9 @@ def register(app: typer.Typer) -> None:
         state: Annotated[str, typer.Option(help="State directory.")] = "./migration",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
-        """Show every run in a state directory: progress, counts, and where its report is."""
+        """Show every run in a state directory: its state and cause, counts, report path and next command.
+
+        Exit codes: 0 shown; 2 no migration state in that directory or it cannot be read."""
         settings = build_settings(state=state)
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
             typer.echo(f"error: {state}: no migration state here", err=True)
@@ -274,26 +283,20 @@ def register(app: typer.Typer) -> None:
         except StateUnavailable as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
+        state_dir = Path(settings.STATE_DIR)
+        views = [
+            view_run(run, [r for m, _, r in dead_letters if m.startswith(f"{run.run_id}:")], state_dir) for run in runs
+        ]
         if as_json:
-            typer.echo(json.dumps({"runs": [r.model_dump(mode="json", exclude={"mapping"}) for r in runs],
+            typer.echo(json.dumps({"runs": [r.model_dump(mode="json", exclude={"mapping"}) | v.as_dict()
+                                            for r, v in zip(runs, views, strict=True)],
                                    "queue": queue_counts}, indent=2))  # fmt: skip
             return
-        out = Console()
-        for run in runs:
-            dead = [reason for message_id, _, reason in dead_letters if message_id.startswith(f"{run.run_id}:")]
-            state_word = run_word(run)
-            if state_word == "in progress" and dead:  # a dead-lettered run is not in progress
-                state_word = f"failed: {dead[0]}"
-            planned = f"{run.chunks_reported}/{run.chunks} chunks" if run.chunks is not None else "planning"
-            out.print(
-                f"[bold]{run.run_id}[/] ({run.source}) {state_word} — {planned}; total {run.total}, "
-                f"created {run.created}, already present {run.already_present}, rejected {run.rejected}, "
-                f"failed {run.failed}"
-            )
-            report = Path(settings.STATE_DIR) / "runs" / run.run_id / "report.json"
-            if report.exists():
-                out.print(f"  report: {report}", highlight=False)
-        out.print(f"queue: {queue_counts}")
+        if not runs:
+            typer.echo(f"no runs in {state} yet")
+        for view in views:
+            typer.echo("\n".join(view.lines()))
+        typer.echo(queue_line(queue_counts))
 
 
 async def _status(settings: Settings) -> tuple[list[RunState], dict[str, int], list[tuple[str, str, str]]]:

@@ -13,6 +13,7 @@ class Workflow:
     run_events_queue: str = "run-events"
     max_attempts: int = 8
     quota_writes_per_s: float = 20.0  # what utilisation is measured against
+    quota_window_s: float = 150.0  # over which Graph counts the per-app write quota (time-scaled for the emulator)
     extensions_app_id: str = ""
     tenant: str = "contoso.onmicrosoft.com"
 
@@ -26,6 +27,7 @@ class Workflow:
             run_events_queue=settings.RUN_EVENTS_QUEUE,
             max_attempts=settings.MAX_ATTEMPTS,
             quota_writes_per_s=min(per_app * max(apps, 1), per_tenant),
+            quota_window_s=quota.per_app_window_s / quota.time_scale,
             extensions_app_id=settings.EXTENSIONS_APP_ID or "",
             tenant=settings.TENANT,
         )

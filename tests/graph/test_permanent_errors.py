@@ -51,6 +51,7 @@ async def test_a_401_inside_the_host_is_dead_lettered_on_first_delivery_and_stat
     assert rows[0][2] == "dead" and rows[0][3].startswith("GraphAccessDenied")
     status = await asyncio.to_thread(CliRunner().invoke, app, ["status", "--state", str(tmp_path)])
     assert "failed: Graph 401" in status.output and "in progress" not in status.output, status.output
+    assert "next: fix the cause above" in status.output and "None" not in status.output, status.output
 
 
 async def test_a_403_on_create_stops_the_run_naming_the_permission(start_emulator, tmp_path, monkeypatch) -> None:
