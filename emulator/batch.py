@@ -2,7 +2,9 @@
 
 At most 20 items; each is faulted, throttled and priced on its own through the same pipeline as a
 lone request, so one throttled item gets its own 429 + Retry-After inside a 200 answer. An item
-whose `dependsOn` target failed answers 424. A malformed envelope is a 400 for the whole batch.
+whose `dependsOn` target failed answers 424. A malformed envelope is a 400 `BadRequest` for the
+whole batch: ids not unique (compared case-insensitively), an absolute `url`, a `body` without a
+`Content-Type` header, more than 20 items.
 Whole-batch faults (`batch-500`, `batch-503`, `batch-504`: nothing ran; `batch-504-after-commit`: every
 item ran and committed, then the envelope answers 504) model a gateway in front of the batch.
 """
@@ -39,7 +41,22 @@ def _envelope_fault(tenant: EmulatedTenant, envelope: RequestContext, fault: Sta
 
 
 def _invalid(message: str) -> GraphError:
-    return bad_request(f"Invalid batch payload format: {message}")
+    # Graph's own $batch validation answers code "BadRequest" (not directory's "Request_BadRequest").
+    return bad_request(f"Invalid batch payload format: {message}", code="BadRequest")
+
+
+def _has_content_type(item: dict[str, Any]) -> bool:
+    headers = item.get("headers")
+    if not isinstance(headers, dict):
+        return False
+    return any(str(name).lower() == "content-type" and str(value).strip() for name, value in headers.items())
+
+
+def _check_url(item_id: str, url: str) -> None:
+    """concepts/json-batching.md: "The relative resource URL for the individual request"."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or url.startswith("//"):
+        raise _invalid(f"request {item_id} has an absolute 'url'; batch urls are relative (e.g. '/users').")
 
 
 def _parse(body: Any, limit: int) -> list[dict[str, Any]]:
@@ -49,34 +66,44 @@ def _parse(body: Any, limit: int) -> list[dict[str, Any]]:
     if not items:
         raise _invalid("'requests' is empty.")
     if len(items) > limit:
-        raise bad_request(f"The number of requests in a batch is limited to {limit}; got {len(items)}.")
-    ids: set[str] = set()
+        raise bad_request(
+            f"The number of requests in a batch is limited to {limit}; got {len(items)}.", code="BadRequest"
+        )
+    ids: set[str] = set()  # casefolded: "Not case-sensitive. Must be unique in the batch" (json-batching.md)
     for item in items:
         if not isinstance(item, dict):
             raise _invalid("each request must be an object.")
         item_id, method, url = item.get("id"), item.get("method"), item.get("url")
-        if not isinstance(item_id, str) or not item_id or item_id in ids:
-            raise _invalid("each request needs a unique string 'id'.")
+        if not isinstance(item_id, str) or not item_id or item_id.casefold() in ids:
+            raise _invalid("each request needs a unique string 'id' (ids are compared case-insensitively).")
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise _invalid(f"request {item_id} has an unsupported method.")
         if not isinstance(url, str) or not url:
             raise _invalid(f"request {item_id} has no 'url'.")
-        ids.add(item_id)
+        _check_url(item_id, url)
+        if item.get("body") is not None and not _has_content_type(item):
+            # json-batching.md: "When a body is included with the request, the headers object must contain
+            # a value for Content-Type." Graph refuses the whole batch.
+            raise _invalid(f"Write request id : {item_id} does not contain Content-Type header or body.")
+        ids.add(item_id.casefold())
     for item in items:
         depends = item.get("dependsOn") or []
-        if not isinstance(depends, list) or any(d not in ids or d == item["id"] for d in depends):
+        if not isinstance(depends, list) or any(
+            not isinstance(d, str) or d.casefold() not in ids or d.casefold() == item["id"].casefold() for d in depends
+        ):
             raise _invalid(f"request {item['id']} has an invalid 'dependsOn'.")
     return items
 
 
 def _order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Dependencies first; request order otherwise. A cycle is a malformed batch."""
-    by_id = {i["id"]: i for i in items}
+    by_id = {i["id"].casefold(): i for i in items}
     done: set[str] = set()
     visiting: set[str] = set()
     ordered: list[dict[str, Any]] = []
 
     def visit(item_id: str) -> None:
+        item_id = item_id.casefold()
         if item_id in done:
             return
         if item_id in visiting:
@@ -94,12 +121,8 @@ def _order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _item_context(envelope: RequestContext, item: dict[str, Any]) -> RequestContext:
-    parts = urlsplit(item["url"])
+    parts = urlsplit(item["url"])  # relative only ("/users", "users?…"); _parse refused absolute ones
     path = unquote(parts.path)
-    # Relative urls ("/users", "users?…") and absolute ones ("https://…/v1.0/users") alike.
-    marker = path.find("/v1.0/")
-    if marker >= 0:
-        path = path[marker + len("/v1.0") :]
     if not path.startswith("/"):
         path = "/" + path
     headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
@@ -132,14 +155,14 @@ def run_batch(tenant: EmulatedTenant, envelope: RequestContext, rng: random.Rand
     responses: list[dict[str, Any]] = []
     for item in items:
         ctx = _item_context(envelope, item)
-        failed = [d for d in item.get("dependsOn") or [] if statuses.get(d, 0) >= 400]
+        failed = [d for d in item.get("dependsOn") or [] if statuses.get(d.casefold(), 0) >= 400]
         if failed:
             message = f"Dependency {failed[0]} failed."
             body = error_body("FailedDependency", message, ctx.request_id, ctx.client_request_id)
             reply = Reply(424, body, {"Content-Type": "application/json"})
         else:
             reply = process(tenant, ctx, tenant.faults.draw())
-        statuses[item["id"]] = reply.status
+        statuses[item["id"].casefold()] = reply.status
         response: dict[str, Any] = {"id": item["id"], "status": reply.status, "headers": dict(reply.headers)}
         if reply.body is not None:
             response["body"] = reply.body
