@@ -40,6 +40,7 @@ var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
 var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
+var quotaTableName = 'quota'
 var syncTableName = 'sync'
 var vaultTableName = 'vault'
 // One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
@@ -129,6 +130,12 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: ledgerTableName
+}
+
+// The shared write quota: one token bucket row per app lane and per tenant, drawn in leases by every instance.
+resource quotaTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: quotaTableName
 }
 
 // The coexistence sync's store (fingerprints, cursors, conflicts, sealed drop records), beside the ledger.
@@ -283,6 +290,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'BLOB_CONTAINER', value: migrationContainer.name }
         { name: 'LEDGER_TABLE', value: ledgerTable.name }
         { name: 'VAULT_TABLE', value: vaultTable.name }
+        { name: 'QUOTA_TABLE', value: quotaTable.name }
         // Versioned: the wrapper unwraps with this exact key version (rotation needs a re-wrap of the rows).
         { name: 'KEY_VAULT_KEY_ID', value: vaultKek.properties.keyUriWithVersion }
         { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }

@@ -13,6 +13,7 @@ from shared.adapters.graph.lanes import build_directory
 from shared.adapters.local.files import LocalArtifactStore, LocalChunkStore, LocalExportStore
 from shared.adapters.local.ledger import SqliteLedger
 from shared.adapters.local.queue import SqliteQueue
+from shared.adapters.local.quota import SqliteQuotaStore
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.handlers.workflow import Workflow
@@ -29,12 +30,15 @@ class LocalHostParts:
     ledger: SqliteLedger
     vault: SqliteCredentialVault
     state_dir: Path
+    quota: SqliteQuotaStore | None = None
 
     async def close(self) -> None:
         await self.ports.directory.close()
         self.queue.close()
         self.ledger.close()
         self.vault.close()
+        if self.quota is not None:
+            self.quota.close()
 
 
 def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> LocalHostParts:
@@ -45,18 +49,20 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
     ledger = SqliteLedger(db)
     sealer = Sealer.from_key_file(state / "keys" / "chunk.key")
     vault = open_local_vault(str(state))
+    # Processes sharing this state directory share one write quota (SHARED_QUOTA=false: each paces alone).
+    quota = SqliteQuotaStore(db) if settings.SHARED_QUOTA else None
     ports = Ports(
         queue=queue,
         ledger=ledger,
         chunks=LocalChunkStore(state, sealer),
         exports=LocalExportStore(),
         artifacts=LocalArtifactStore(state),
-        directory=build_directory(settings),
+        directory=build_directory(settings, quota),
         clock=SystemClock(),
         telemetry=telemetry or TallyTelemetry(),
         vault=vault,
     )
-    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state)
+    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state, quota=quota)
 
 
 @dataclass
@@ -88,12 +94,16 @@ def install_azure_runtime(runtime: AzureRuntime | None) -> None:
 
 
 async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
+    from azure.data.tables.aio import TableClient
+    from azure.identity.aio import DefaultAzureCredential
+
     from shared.adapters.blobs import (
         BlobArtifactStore,
         BlobChunkStore,
         BlobExportStore,
         container_client,
     )
+    from shared.adapters.quota_table import TableQuotaStore
     from shared.adapters.servicebus import ServiceBusQueue
     from shared.adapters.tables import TableLedger
     from shared.telemetry import OpenTelemetryMetrics
@@ -105,8 +115,12 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     )
     if connection:
         ledger = TableLedger.from_connection_string(connection, settings.LEDGER_TABLE)
+        quota = TableQuotaStore.from_connection_string(connection, settings.QUOTA_TABLE)
     elif settings.TABLES_ACCOUNT_URL:
         ledger = TableLedger.from_account_url(settings.TABLES_ACCOUNT_URL, settings.LEDGER_TABLE)
+        quota = TableQuotaStore(
+            TableClient(settings.TABLES_ACCOUNT_URL, settings.QUOTA_TABLE, credential=DefaultAzureCredential())
+        )
     else:
         raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the ledger")
     namespace = settings.ServiceBusConnection.fullyQualifiedNamespace
@@ -121,7 +135,8 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         chunks=BlobChunkStore(container, sealer),
         exports=BlobExportStore(container),
         artifacts=BlobArtifactStore(container),
-        directory=build_directory(settings),
+        # Every instance draws from one write quota per app lane and per tenant (the QUOTA_TABLE buckets).
+        directory=build_directory(settings, quota if settings.SHARED_QUOTA else None),
         clock=SystemClock(),
         telemetry=OpenTelemetryMetrics(),
         # Shared by every instance; None (no KEK configured) means imports vault no hashes for JIT.

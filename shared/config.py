@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     WRITE_QUOTA: WriteQuota = Field(default_factory=WriteQuota)
     TENANT_OBJECT_QUOTA: int = 300_000
     BATCH_CONCURRENCY: int = Field(default=4, ge=1, le=32)
+    # Shared write quota (docs/operations.md): every process and Functions instance draws leases of
+    # QUOTA_LEASE_TOKENS writes from one bucket per app lane and one per tenant (Table QUOTA_TABLE in Azure,
+    # the state's SQLite database locally); a lease not spent within QUOTA_LEASE_S seconds is dropped.
+    SHARED_QUOTA: bool = True
+    QUOTA_TABLE: str = "quota"
+    QUOTA_LEASE_TOKENS: int = Field(default=40, ge=1)
+    QUOTA_LEASE_S: float = Field(default=2.0, gt=0)
     INLINE_RETRY_BUDGET_S: float = 30.0  # wait this long in-process for Retry-After, then schedule a continuation
     MAX_ATTEMPTS: int = 8  # continuations of one chunk before its remaining users are recorded as failed
 

@@ -8,6 +8,7 @@ message), or stop with a one-line error naming what to fix (a file, a setting).
 Transient
   RunNotFound          a chunk reported for a run the ledger has not stored yet (both ledgers; the chunk is kept)
   LedgerContention     a run's tally kept changing under concurrent trackers (Table ledger)
+  QuotaContention      a shared write-quota bucket kept changing under concurrent instances (Table quota store)
 Permanent
   PoisonMessage        a delivered message no stage can handle: bad JSON, unknown or wrong type, oversized
   OversizedMessage     a producer built an envelope above MAX_MESSAGE_BYTES (send a claim check instead)
@@ -53,3 +54,7 @@ class RunNotFound(Transient, LookupError):
 
 class LedgerContention(Transient, RuntimeError):
     """A run's tally kept changing under us: let the message be redelivered."""
+
+
+class QuotaContention(Transient, RuntimeError):
+    """A shared write-quota bucket kept changing under us: let the message be redelivered."""

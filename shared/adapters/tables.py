@@ -16,13 +16,13 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 from pydantic import BaseModel
 
@@ -46,6 +46,7 @@ TALLY_ROW = "tally"
 _TALLY_FIELDS = ("chunks_reported", "created", "already_present", "failed")
 _PLAN_FIELDS = tuple(f for f in RunState.model_fields if f not in _TALLY_FIELDS)
 _ENTRY_FIELDS = tuple(LedgerEntry.model_fields)
+T = TypeVar("T")
 
 
 def escape_key(value: str) -> str:
@@ -188,35 +189,25 @@ class TableLedger:
         }
         query = "PartitionKey eq @pk and (RowKey eq @tally or RowKey eq @chunk )"
         params = {"pk": partition, "tally": TALLY_ROW, "chunk": chunk_row["RowKey"]}
-        for attempt in range(TALLY_RETRIES):
+
+        async def attempt() -> Mapping[str, Any]:
             rows = {e["RowKey"]: e async for e in self._table.query_entities(query, parameters=params)}
             tally = rows.get(TALLY_ROW)
             if chunk_row["RowKey"] in rows:
                 return tally or {}  # already counted: a redelivery
             new_tally = {"PartitionKey": partition, "RowKey": TALLY_ROW, **_sum_tally(tally, result)}
             tally_op: tuple[str, dict[str, Any], dict[str, Any]] = (
-                ("create", new_tally, {})
-                if tally is None
-                else (
-                    "update",
-                    new_tally,
-                    {
-                        "mode": UpdateMode.REPLACE,
-                        "etag": tally.metadata["etag"],
-                        "match_condition": MatchConditions.IfNotModified,
-                    },
-                )
+                ("create", new_tally, {}) if tally is None else ("update", new_tally, if_unchanged(tally))
             )
-            try:
-                await self._table.submit_transaction([("create", chunk_row, {}), tally_op])
-            except TableTransactionError as exc:
-                # 409: the chunk row or the first tally appeared; 412: the tally moved. Re-read and retry.
-                if exc.status_code not in (409, 412):
-                    raise
-                await asyncio.sleep(random.uniform(0, 0.05 * (attempt + 1)))
-                continue
+            await self._table.submit_transaction([("create", chunk_row, {}), tally_op])
             return new_tally
-        raise LedgerContention(f"run {result.run_id}: tally still contended after {TALLY_RETRIES} attempts")
+
+        return await retry_on_etag(
+            attempt, retries=TALLY_RETRIES,
+            contended=lambda: LedgerContention(
+                f"run {result.run_id}: tally still contended after {TALLY_RETRIES} attempts"
+            ),
+        )  # fmt: skip
 
     async def _run_row(self, run_id: str) -> Mapping[str, Any] | None:
         return await self._point_read(RUNS_PARTITION, escape_key(run_id))
@@ -229,6 +220,32 @@ class TableLedger:
             return await self._table.get_entity(partition, row)
         except ResourceNotFoundError:
             return None
+
+
+def if_unchanged(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for an update that fails with 412 if `entity` changed since it was read."""
+    etag = entity.metadata["etag"]  # type: ignore[attr-defined]
+    return {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+
+
+async def retry_on_etag(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    retries: int,
+    contended: Callable[[], Exception],
+    backoff_s: float = 0.05,
+) -> T:
+    """Optimistic concurrency: run `attempt` (read, then write conditioned on the ETag) until no other writer
+    got in between. 409 (a row we meant to create appeared) and 412 (a row moved) re-read and retry, with
+    jittered backoff; any other error propagates; `contended()` is raised after `retries` attempts."""
+    for n in range(retries):
+        try:
+            return await attempt()
+        except HttpResponseError as exc:
+            if exc.status_code not in (409, 412):
+                raise
+            await asyncio.sleep(random.uniform(0, backoff_s * (n + 1)))
+    raise contended()
 
 
 def _sum_tally(tally: Mapping[str, Any] | None, result: ChunkImported) -> dict[str, int]:

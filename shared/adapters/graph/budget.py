@@ -10,6 +10,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+
+class WriteBudget(Protocol):
+    """What a lane paces its writes with: ThrottleBudget (one process) or SharedBudget (quota_lease.py)."""
+
+    async def acquire(self, n: int) -> None: ...
+
+    def block_for(self, seconds: float) -> None: ...
 
 
 class ThrottleBudget:
@@ -69,7 +78,7 @@ class ThrottleBudget:
 class CompositeBudget:
     """Several budgets that must all admit a write (per-app and tenant-wide)."""
 
-    def __init__(self, *budgets: ThrottleBudget) -> None:
+    def __init__(self, *budgets: WriteBudget) -> None:
         self.budgets = budgets
 
     async def acquire(self, n: int) -> None:

@@ -34,7 +34,7 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
-from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
 from shared.ports import CreateResult
 from shared.records import ObjectIdentity, TargetUser
@@ -56,7 +56,7 @@ class AppLane:
 
     app_id: str
     client: GraphServiceClient
-    budget: ThrottleBudget
+    budget: WriteBudget
     concurrency: int = 4
     credential: AsyncTokenCredential | None = None  # closed with the directory
     scope: str = "https://graph.microsoft.com/.default"
@@ -101,7 +101,7 @@ class GraphDirectory:
     def __init__(
         self,
         lanes: Sequence[AppLane],
-        tenant_budget: ThrottleBudget,
+        tenant_budget: WriteBudget,
         *,
         inline_retry_budget_s: float = 30.0,
         max_transient_retries: int = 3,

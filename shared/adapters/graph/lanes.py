@@ -1,4 +1,4 @@
-"""Lanes: one Graph client, credential and ThrottleBudget per app registration, built from Settings.
+"""Lanes: one Graph client, credential and write budget per app registration, built from Settings.
 
 `build_directory(settings)` is what every host uses. Against a real tenant each `APP_IDS` entry gets its
 own azure-identity credential (shared/credentials.py) for TENANT_ID (or TENANT). Against the emulator
@@ -19,9 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 
-from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.budget import ThrottleBudget, WriteBudget
 from shared.adapters.graph.client import EmulatorCredential, graph_scope, is_loopback_url, make_graph_client
 from shared.adapters.graph.directory import AppLane, GraphDirectory
+from shared.adapters.graph.quota_lease import QuotaStore, SharedBudget
 from shared.config import Settings, environment_secret
 from shared.credentials import (
     AppRegistration,
@@ -61,15 +62,27 @@ class EmulatorAuthorityTransport(AsyncHttpTransport):  # type: ignore[type-arg]
         await self._inner.__aexit__(*args)
 
 
-def _lane(settings: Settings, app: AppRegistration | None) -> AppLane:
+def write_budget(settings: Settings, key: str, limit: int, window_s: float, store: QuotaStore | None) -> WriteBudget:
+    """A process-local ThrottleBudget, or (with a QuotaStore) a SharedBudget every process draws from."""
+    quota = settings.WRITE_QUOTA
+    window = window_s / quota.time_scale
+    if store is None:
+        return ThrottleBudget(limit, window, headroom=quota.headroom)
+    return SharedBudget(
+        store, key, limit, window, headroom=quota.headroom, lease_tokens=settings.QUOTA_LEASE_TOKENS,
+        lease_s=settings.QUOTA_LEASE_S / quota.time_scale,
+    )  # fmt: skip
+
+
+def _lane(settings: Settings, app: AppRegistration | None, store: QuotaStore | None) -> AppLane:
     quota = settings.WRITE_QUOTA
     share = settings.import_write_share  # a sync running beside the import keeps its own share
-    window = quota.per_app_window_s / quota.time_scale
-    budget = ThrottleBudget(int(quota.per_app * share), window, headroom=quota.headroom)
     graph_url = settings.GRAPH_URL
     tenant_id = settings.TENANT_ID or settings.TENANT
     if app is None:
         app = AppRegistration(client_id="default")
+    key = f"{tenant_id}|app|{app.client_id}".lower()
+    budget = write_budget(settings, key, int(quota.per_app * share), quota.per_app_window_s, store)
     credential: AsyncTokenCredential
     if is_loopback_url(graph_url) and app.kind == "ambient":
         credential = EmulatorCredential() if app.client_id == "default" else EmulatorCredential(app.client_id)
@@ -87,14 +100,17 @@ def _lane(settings: Settings, app: AppRegistration | None) -> AppLane:
     )  # fmt: skip
 
 
-def build_directory(settings: Settings) -> GraphDirectory:
-    """One lane per app registration in APP_IDS (or one default lane), paced under the write quota."""
+def build_directory(settings: Settings, quota_store: QuotaStore | None = None) -> GraphDirectory:
+    """One lane per app registration in APP_IDS (or one default lane), paced under the write quota.
+
+    With a `quota_store` the lanes' and the tenant's budgets are shared with every other process using it."""
     emulator = is_loopback_url(settings.GRAPH_URL)
     apps: list[AppRegistration | None] = list(parse_apps(settings.APP_IDS, emulator=emulator)) or [None]
-    lanes = [_lane(settings, app) for app in apps]
+    lanes = [_lane(settings, app, quota_store) for app in apps]
     quota = settings.WRITE_QUOTA
     per_tenant = int(quota.per_tenant * settings.import_write_share)
-    tenant = ThrottleBudget(per_tenant, quota.per_tenant_window_s / quota.time_scale, headroom=quota.headroom)
+    tenant_key = f"{settings.TENANT_ID or settings.TENANT}|tenant".lower()
+    tenant = write_budget(settings, tenant_key, per_tenant, quota.per_tenant_window_s, quota_store)
     return GraphDirectory(lanes, tenant, inline_retry_budget_s=settings.INLINE_RETRY_BUDGET_S)
 
 

@@ -1,0 +1,138 @@
+"""The shared write quota at its port: several SharedBudgets on one bucket never exceed it; leases expire."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.adapters.graph.quota_lease import BucketRow, BucketTerms, SharedBudget, blocked, bucket_terms, draw
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        await asyncio.sleep(0)  # let other tasks run (and queue) as a real sleep would
+
+
+class MemoryQuotaStore:
+    """The QuotaStore contract over one dict, with the same draw/blocked rules as the real stores."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.rows: dict[str, BucketRow] = {}
+        self.clock = clock
+        self.draws = 0
+
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int) -> tuple[int, float]:
+        self.draws += 1
+        await asyncio.sleep(0)  # a round-trip: other batches queue meanwhile
+        row, granted, wait = draw(self.rows.get(key), terms, need, want, self.clock())
+        self.rows[key] = row
+        return granted, wait
+
+    async def block(self, key: str, terms: BucketTerms, seconds: float) -> None:
+        self.rows[key] = blocked(self.rows.get(key), terms, seconds, self.clock())
+
+
+def max_in_any_window(sent: list[tuple[float, int]], window: float) -> int:
+    return max(sum(n for t2, n in sent if t1 <= t2 < t1 + window) for t1, _ in sent)
+
+
+def budgets(store: MemoryQuotaStore, clock: FakeClock, n: int, **kw: float) -> list[SharedBudget]:
+    return [
+        SharedBudget(store, "tenant|app|a", 3000, 150.0, clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+        for _ in range(n)
+    ]
+
+
+def test_terms_keep_capacity_plus_refill_over_window_and_lease_under_the_quota():
+    terms = bucket_terms(3000, 150.0, headroom=0.98, burst=40, lease_s=2.0)
+    assert terms.capacity + terms.rate * (150.0 + 2.0) <= 3000 * 0.98 + 1e-6
+    assert terms.capacity == 40
+
+
+def test_draw_grants_between_need_and_want_or_says_how_long_to_wait():
+    terms = BucketTerms(capacity=40, rate=10.0, lease_s=1.0)
+    row, granted, wait = draw(None, terms, 20, 40, now=0.0)
+    assert (granted, wait, row.tokens) == (40, 0.0, 0.0)
+    row, granted, wait = draw(row, terms, 20, 40, now=1.0)  # 10 tokens back: not enough for 20
+    assert granted == 0 and abs(wait - 3.0) < 1e-9  # come back when the whole lease (40) has accrued
+    row, granted, _ = draw(row, terms, 20, 40, now=2.5)  # 25 back
+    assert granted == 25
+    row, granted, _ = draw(row, terms, 1, 40, now=0.5)  # a clock behind the row's never refills backwards
+    assert granted == 0
+
+
+async def test_four_instances_on_one_bucket_never_exceed_any_window():
+    clock = FakeClock()
+    store = MemoryQuotaStore(clock)
+    instances = budgets(store, clock, 4)
+    sent: list[tuple[float, int]] = []
+    for i in range(4 * 400):  # each takes its turn with a batch of 20 (a serial schedule of four processes)
+        await instances[i % 4].acquire(20)
+        sent.append((clock.t, 20))
+    assert max_in_any_window(sent, 150.0) <= 3000 * 0.98
+    elapsed = sent[-1][0] - sent[0][0]
+    assert sum(n for _, n in sent) / elapsed > 0.9 * 3000 / 150  # and the quota is still used, not idled
+
+
+async def test_concurrent_batches_of_one_instance_share_a_lease():
+    """Four batches in flight (BATCH_CONCURRENCY): one lease covers two of them, not a store round-trip each."""
+    clock = FakeClock()
+    (budget,) = budgets(MemoryQuotaStore(clock), clock, 1)
+    sent: list[tuple[float, int]] = []
+
+    async def sender() -> None:
+        for _ in range(50):
+            await budget.acquire(20)
+            sent.append((clock.t, 20))
+
+    await asyncio.gather(*(sender() for _ in range(4)))
+    assert budget.leases_drawn <= 0.55 * len(sent)
+    assert max_in_any_window(sent, 150.0) <= 3000 * 0.98
+
+
+async def test_independent_budgets_would_each_spend_the_whole_quota():
+    """The failure the shared bucket prevents: four buckets, four quotas."""
+    clock = FakeClock()
+    instances = [
+        SharedBudget(MemoryQuotaStore(clock), "k", 3000, 150.0, clock=clock, sleep=clock.sleep) for _ in range(4)
+    ]
+    sent: list[tuple[float, int]] = []
+    for i in range(4 * 400):
+        await instances[i % 4].acquire(20)
+        sent.append((clock.t, 20))
+    assert max_in_any_window(sent, 150.0) > 3000
+
+
+async def test_a_crashed_holders_unused_lease_expires_and_is_never_spent_late():
+    clock = FakeClock()
+    store = MemoryQuotaStore(clock)
+    crashed, survivor = budgets(store, clock, 2, lease_s=2.0)
+    tasks = [asyncio.ensure_future(crashed.acquire(10)) for _ in range(4)]
+    await tasks[1]  # the second drew one lease for the three batches then queued (30) and spent 10 ...
+    for task in tasks[2:]:
+        task.cancel()  # ... and the holder died before the others were sent
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert crashed.held() >= 10
+    clock.t += 2.0
+    assert crashed.held() == 0  # expired: those tokens can no longer be sent
+    start = clock.t
+    await survivor.acquire(20)  # the bucket refilled meanwhile; the survivor is not starved
+    assert clock.t - start < 150.0 / 3000 * 40
+
+
+async def test_retry_after_on_one_instance_blocks_the_bucket_for_all():
+    clock = FakeClock()
+    store = MemoryQuotaStore(clock)
+    told, other = budgets(store, clock, 2)
+    await told.acquire(1)
+    told.block_for(5.0)
+    await asyncio.sleep(0)  # the shared block is written in the background
+    start = clock.t
+    await other.acquire(1)
+    assert clock.t - start >= 5.0
