@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.entra_limits import OBJECT_QUOTA
-from shared.planning import plan_document, plan_export, write_plan
+from shared.planning import plan_document, plan_export, plan_metadata, write_plan
 from shared.planning.constraints import (
     BLOCKING_NAMES,
     EXIT_CONSTRAINT,
@@ -82,7 +82,7 @@ def plan(
         # One line, no traceback: the message already names file, line and cause.
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_UNREADABLE) from None
-    doc = plan_document(result, object_quota=object_quota)
+    doc = plan_document(result, object_quota=object_quota) | {"meta": plan_metadata(result)}
     json_path, html_path = write_plan(doc, out)
     print_summary(Console(highlight=False), doc)
     Console(highlight=False).print(f"\nFull plan: {json_path}  ·  {html_path}")
@@ -108,7 +108,11 @@ def print_summary(console: Console, doc: dict[str, Any]) -> None:
     totals.add_row("identities", ", ".join(f"{k} {v:,}" for k, v in kinds.items()) or "-")
     if doc["mfa"]["methods"]:
         totals.add_row("MFA", ", ".join(f"{k} {v:,}" for k, v in doc["mfa"]["methods"].items()))
-    totals.add_row("custom attributes", str(len(doc["attributes"])))
+    custom = doc["custom_attributes"]
+    totals.add_row(
+        "custom attributes",
+        f"{custom['properties']} extension properties (most on one user: {custom['most_on_one_user']})",
+    )
     estimate = doc["estimate"]
     totals.add_row(
         "estimated import",

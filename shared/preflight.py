@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.entra_limits import MAX_EXTENSION_STRING
+from shared.entra_limits import MAX_EXTENSION_STRING, MAX_EXTENSION_VALUES_PER_USER
 from shared.reasons import Reason, safe_key
 
 Problem = tuple[Reason, str]
@@ -17,7 +17,7 @@ Problem = tuple[Reason, str]
 MAX_ISSUER_ASSIGNED_ID = 64
 MAX_ISSUER = 512
 MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING  # the emulator enforces the same number
-MAX_EXTENSION_ATTRIBUTES = 100
+MAX_EXTENSION_ATTRIBUTES = MAX_EXTENSION_VALUES_PER_USER
 MAX_DISPLAY_NAME = 256
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.planning.html import render_plan_html
-from shared.planning.report import plan_document
+from shared.planning.report import plan_document, plan_metadata
 from shared.planning.run import PlanResult, plan_export
 
 
@@ -26,4 +26,4 @@ def write_plan(doc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     return json_path, html_path
 
 
-__all__ = ["PlanResult", "plan_document", "plan_export", "render_plan_html", "write_plan"]
+__all__ = ["PlanResult", "plan_document", "plan_export", "plan_metadata", "render_plan_html", "write_plan"]

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from shared.mapping import MappingOptions, MappingReject
 from shared.passwords import is_supported
-from shared.planning.inventory import MAX_NAMES, OTHER, AttributeSeen, Inventory
+from shared.planning.inventory import ATTRIBUTE_TOO_LONG, MAX_NAMES, OTHER, AttributeSeen, Inventory
 from shared.preflight import (
     MAX_DISPLAY_NAME,
     MAX_EXTENSION_ATTRIBUTES,
@@ -298,7 +298,7 @@ class FastPlanner:
 
     def _observe_attributes(self, attributes: dict[str, Any]) -> bool:
         """Inventory._attributes' counts; True when, without renames, every attribute plainly passes
-        check_attribute: a name it accepted before and a bool, int or str of at most 256 characters."""
+        check_attribute: a name it accepted before and a bool, int or str within MAX_STRING_ATTRIBUTE (250)."""
         inv = self.inventory
         seen_by_name = inv.attributes
         good = self._good_names
@@ -325,7 +325,7 @@ class FastPlanner:
                 types[OTHER] += 1
             if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
                 seen.too_long += 1
-                inv.quality["attribute value over 256 characters"] += 1
+                inv.quality[ATTRIBUTE_TOO_LONG] += 1
         return plain
 
     def _password_path(self, password: dict[str, Any] | None, supported: bool) -> str | MappingReject:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from shared.entra_limits import MAX_EXTENSION_STRING
+
 PALETTE = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#475569"]
 
 CSS = """
@@ -32,6 +34,11 @@ th{color:#475569;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .warn{background:#fef3c7;border-left:4px solid #d97706;padding:10px 14px;margin:0 0 8px;border-radius:4px}
 .empty{color:#94a3b8;font-style:italic}
+.blocking{background:#dc2626;color:#fff;padding:16px 40px;font-size:16px}
+.blocking h2{color:#fff;margin:0 0 6px}
+.blocking p{margin:4px 0}
+.base{color:#64748b;font-size:13px;margin:0 0 8px}
+.meta{font-size:13px;opacity:.85;margin-top:6px}
 svg text{font:12px system-ui,sans-serif;fill:#334155}
 """
 
@@ -42,9 +49,10 @@ def render_plan_html(doc: dict[str, Any]) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>Migration plan · {escape(doc['source'])}</title><style>{CSS}</style></head><body>",
+        _blocking_banner(doc["constraints"]),
         "<header><h1>Migration plan</h1>",
         f"<p>{escape(doc['source'])} export <code>{escape(doc['export'])}</code> → Entra External ID "
-        f"tenant <code>{escape(doc['tenant'])}</code></p></header><main>",
+        f"tenant <code>{escape(doc['tenant'])}</code></p>{_metadata(doc.get('meta'))}</header><main>",
     ]
     if doc["warnings"]:
         parts.append(
@@ -53,8 +61,10 @@ def render_plan_html(doc: dict[str, Any]) -> str:
     parts.append(
         _section(
             "Totals",
-            "<div class='kpis'>"
-            + _kpi(doc["total"], "users in the export")
+            f"<p class='base'>Every figure here is of the {doc['total']:,} records in the export: "
+            f"{doc['valid']:,} ready to import + {doc['rejected']:,} rejected = {doc['total']:,}.</p>"
+            + "<div class='kpis'>"
+            + _kpi(doc["total"], "records in the export")
             + _kpi(doc["valid"], "ready to import", "ok")
             + _kpi(doc["rejected"], "rejected before any write", "bad" if doc["rejected"] else "ok")
             + _kpi(estimate["human"], f"estimated import ({estimate['apps']} app registration(s))")
@@ -63,29 +73,34 @@ def render_plan_html(doc: dict[str, Any]) -> str:
             wide=True,
         )
     )
-    parts.append(_section("Rejections by reason", _bars(doc["by_reason"])))
+    parts.append(_section("Rejections by reason", _base(doc["by_reason"], doc) + _bars(doc["by_reason"])))
     identities = doc["identities"]
     parts.append(
         _section(
             "Identity kinds",
-            _bars(identities["kinds"]) + "<h2>Federated, by provider</h2>" + _bars(identities["federated_by_provider"]),
+            _base(identities["kinds"], doc)
+            + _bars(identities["kinds"])
+            + "<h2>Federated, by provider</h2>"
+            + _bars(identities["federated_by_provider"]),
         )
     )
     passwords = doc["passwords"]
     parts.append(
         _section(
             "Passwords",
-            _bars(passwords["kinds"])
+            _base(passwords["kinds"], doc)
+            + _bars(passwords["kinds"])
             + "<h2>Hash algorithms</h2>"
             + _bars(passwords["hash_algorithms"])
             + f"<h2>Path per user (mode: {escape(passwords['mode'])})</h2>"
+            + _base(passwords["paths"], doc)
             + _bars(passwords["paths"]),
         )
     )
     parts.append(
         _section("MFA methods", f"<p>{doc['mfa']['users']:,} users with MFA</p>" + _bars(doc["mfa"]["methods"]))
     )
-    parts.append(_section("Custom attributes", _attributes(doc["attributes"]), wide=True))
+    parts.append(_section("Custom attributes", _attributes(doc["attributes"], doc["custom_attributes"]), wide=True))
     parts.append(
         _section("Groups", f"<p>{doc['groups']['users']:,} users in groups</p>" + _bars(doc["groups"]["members"]))
     )
@@ -200,9 +215,55 @@ def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _attributes(attributes: dict[str, Any]) -> str:
+def _attributes(attributes: dict[str, Any], custom: dict[str, int]) -> str:
+    count = (
+        f"<p class='custom-count'><b>{custom['properties']:,}</b> extension properties to create on the "
+        f"b2c-extensions-app; the most on one user: {custom['most_on_one_user']:,}.</p>"
+    )
     rows = [(name, a["maps_to"], a["type"], a["users"], a["too_long"]) for name, a in attributes.items()]
-    return _table(["attribute", "maps to", "type", "users", "over 256 chars"], rows)
+    return count + _table(["attribute", "maps to", "type", "users", f"over {MAX_EXTENSION_STRING} chars"], rows)
+
+
+def _blocking_banner(constraints: list[dict[str, Any]]) -> str:
+    """Blocking problems first, in red, above everything else: `plan` and `run` stop on them (exit 3)."""
+    blockers = [c for c in constraints if c.get("blocking")]
+    if not blockers:
+        return ""
+    items = "".join(
+        f"<p><b>{escape(c['name'])}</b>: {escape(c['note'])} — `plan` and `run` stop (exit 3) until it is dealt "
+        f"with or accepted with <code>--accept-constraint {escape(c['name'])}</code>.</p>"
+        for c in blockers
+    )
+    return f"<div class='blocking' role='alert'><h2>Blocking: the import cannot go ahead as planned</h2>{items}</div>"
+
+
+def _metadata(meta: dict[str, str] | None) -> str:
+    if not meta:
+        return ""
+    return (
+        f"<p class='meta'>Planned <time datetime='{escape(meta['generated_at'])}'>{escape(meta['generated_at'])}"
+        f"</time> · ciam-migrate {escape(meta['version'])} · source {escape(meta['source'])} · "
+        f"mapping profile sha256 <code>{escape(meta['profile_sha256'])}</code></p>"
+    )
+
+
+def _base(counts: dict[str, int], doc: dict[str, Any]) -> str:
+    """What a breakdown's figures are of, said outright: it may cover every record, the importable ones, or neither."""
+    counted = sum(counts.values())
+    if not counted:
+        return ""
+    if counted == doc["valid"]:
+        of = f"of the {doc['valid']:,} users ready to import"
+    elif counted == doc["total"]:
+        of = f"of all {doc['total']:,} records in the export"
+    elif counted == doc["rejected"]:
+        of = f"of the {doc['rejected']:,} rejected records"
+    else:
+        of = (
+            f"{counted:,} counted, against {doc['valid']:,} ready to import and {doc['total']:,} in the export "
+            "(a record may count more than once, or not at all when rejected before this was read)"
+        )
+    return f"<p class='base'>{escape(of)}</p>"
 
 
 def _constraints(constraints: list[dict[str, Any]]) -> str:

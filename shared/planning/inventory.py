@@ -17,6 +17,9 @@ from shared.preflight import MAX_DISPLAY_NAME, MAX_EXTENSION_ATTRIBUTES, MAX_STR
 from shared.reasons import safe_key, shown_algorithm
 from shared.records import LegacyUser, TargetUser
 
+# The quality label of a custom-attribute value over External ID's limit (shared/entra_limits.py: 250).
+ATTRIBUTE_TOO_LONG = f"attribute value over {MAX_STRING_ATTRIBUTE} characters"
+
 MAX_NAMES = 200
 MAX_EXAMPLES = 50
 OTHER = "(other names)"
@@ -130,7 +133,7 @@ class Inventory:
             _tally(seen.types, type(value).__name__)
             if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
                 seen.too_long += 1
-                self.quality["attribute value over 256 characters"] += 1
+                self.quality[ATTRIBUTE_TOO_LONG] += 1
 
     def mapped(self, target: TargetUser | MappingReject) -> None:
         if isinstance(target, TargetUser):

@@ -6,6 +6,9 @@ duplicates, constraints, does_not_map, estimate, warnings, rejects (first exampl
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+from importlib import metadata
 from typing import Any
 
 from shared.entra_limits import OBJECT_QUOTA
@@ -18,6 +21,17 @@ from shared.planning.run import PlanResult
 # Sign-in providers External ID federates with out of the box; others need a custom OIDC/SAML setup.
 BUILT_IN_PROVIDERS = frozenset({"google.com", "facebook.com", "apple"})
 ENTRA_MFA = frozenset({"phone", "email"})
+
+
+def plan_metadata(plan: PlanResult, generated_at: datetime | None = None) -> dict[str, str]:
+    """When and with what the plan was made: time (UTC), tool version, source, the mapping profile's digest."""
+    profile_json = plan.profile.model_dump_json()
+    return {
+        "generated_at": (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat(),
+        "version": metadata.version("ciam-migrate"),
+        "source": plan.source,
+        "profile_sha256": hashlib.sha256(profile_json.encode()).hexdigest()[:16],
+    }
 
 
 def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict[str, Any]:
@@ -55,6 +69,8 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
         },
         "mfa": {"users": inv.users_with_mfa, "methods": dict(inv.mfa_methods.most_common())},
         "attributes": attributes,
+        # The one count of custom attributes: the extension properties the import creates.
+        "custom_attributes": {"properties": extension_count, "most_on_one_user": inv.max_attributes_per_user},
         "attributes_untracked": inv.attributes_overflow,
         "groups": {
             "users": inv.users_with_groups,
