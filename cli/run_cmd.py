@@ -48,6 +48,7 @@ from shared.planning.constraints import (
 from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
+from shared.sources.b2c import graph_url_of
 from shared.stages import queue_routes
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,9 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
 
 def register(app: typer.Typer) -> None:
     def run(
-        export: Annotated[Path, typer.Argument(help="The export file (gzip accepted).")],
+        export: Annotated[
+            Path, typer.Argument(help="The export file (gzip accepted); for --source b2c, or a Graph base URL.")
+        ],
         source: Annotated[
             str | None, typer.Option(help=f"Export format (required): {', '.join(sorted(READERS))}.")
         ] = None,
@@ -238,7 +241,8 @@ def register(app: typer.Typer) -> None:
         except (UnknownSource, ProfileError, UnreadableExport, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        if not export.is_file():
+        live = source == "b2c" and graph_url_of(export) is not None  # a B2C tenant read through Graph
+        if not live and not export.is_file():
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
         if blockers:  # the plan's blocking constraints, before any state or tenant write
@@ -254,8 +258,8 @@ def register(app: typer.Typer) -> None:
         try:
             final, report = asyncio.run(
                 run_and_report(
-                    export.resolve(), source, settings, mapping=mapping.resolve() if mapping else None,
-                    resume=resume, abandon=abandon,
+                    export if live else export.resolve(), source, settings,
+                    mapping=mapping.resolve() if mapping else None, resume=resume, abandon=abandon,
                 )
             )  # fmt: skip
         except (RunStopped, StateUnavailable, StateInUse, OtherRunUnfinished, UnknownRun) as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shared.errors import Permanent
 from shared.outcomes import RunState
+from shared.sources.b2c import graph_url_of
 
 
 class OtherRunUnfinished(Permanent):
@@ -34,8 +35,12 @@ class RunChoice:
 
 
 def export_fingerprint(source: str, path: Path) -> str:
-    stat = path.stat()
-    key = f"{source}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    graph_url = graph_url_of(path) if source == "b2c" else None
+    if graph_url is not None:  # a live tenant: the same URL is the same export
+        key = f"{source}|{graph_url}"
+    else:
+        stat = path.stat()
+        key = f"{source}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 

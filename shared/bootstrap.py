@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.adapters.graph.lanes import build_directory
+from shared.adapters.graph.legacy_users import GraphLegacyUsers
 from shared.adapters.local.files import LocalArtifactStore, LocalChunkStore, LocalExportStore
 from shared.adapters.local.ledger import SqliteLedger
 from shared.adapters.local.queue import SqliteQueue
@@ -61,6 +62,7 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
         clock=SystemClock(),
         telemetry=telemetry or TallyTelemetry(),
         vault=vault,
+        legacy_users=GraphLegacyUsers(),
     )
     return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state, quota=quota)
 
@@ -141,6 +143,7 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         telemetry=OpenTelemetryMetrics(),
         # Shared by every instance; None (no KEK configured) means imports vault no hashes for JIT.
         vault=open_azure_vault(settings),
+        legacy_users=GraphLegacyUsers(),
     )
     return AzureRuntime(
         settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS))

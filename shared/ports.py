@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
 from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
+from shared.sources.base import SourceItem, SourceOptions
 
 ChunkEntry = SourceRecord  # one user inside a chunk, with its export line: the type readers yield
 
@@ -35,6 +36,16 @@ class ChunkStore(Protocol):
 class ExportStore(Protocol):
     def open_local(self, export_ref: str) -> AbstractAsyncContextManager[Path]:
         """A local file path for the export (downloaded from Blob in Azure)."""
+
+
+class LegacyUsers(Protocol):
+    """A legacy directory read live instead of from an export file (a B2C tenant through Graph)."""
+
+    def reads(self, source: str, export_ref: str) -> bool:
+        """True when `export_ref` names a live directory of `source` that this port reads."""
+
+    def users(self, export_ref: str, options: SourceOptions) -> AsyncIterator[SourceItem]:
+        """Its users in listing order, as the source's reader maps them."""
 
 
 class ArtifactStore(Protocol):
@@ -133,3 +144,4 @@ class Ports:
     clock: Clock
     telemetry: Telemetry
     vault: CredentialVault | None = None
+    legacy_users: LegacyUsers | None = None  # None: every export is a file

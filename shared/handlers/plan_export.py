@@ -1,7 +1,8 @@
 """plan export: stream the export, map and preflight every record, write sealed chunks, emit ImportChunks.
 
 Records are admitted by shared/planning/admission.py, the rule `ciam-migrate plan` applies too.
-In: PlanExport. Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
+In: PlanExport; the export is a file (ExportStore), or a live directory the LegacyUsers port reads
+(a B2C tenant named by its Graph URL). Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
 ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
 Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
 An unreadable export raises UnreadableExport before any ImportChunk is emitted.
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 from shared.handlers.options import resolve_options
@@ -21,7 +24,7 @@ from shared.outcomes import RunState
 from shared.planning.admission import Admission
 from shared.ports import Ports
 from shared.records import RejectedRecord, SourceRecord
-from shared.sources import get_reader
+from shared.sources import SourceItem, get_reader
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,11 @@ def _planning_password() -> str:
     # Planning only validates; the real random password is made at import. Generating one per record
     # would double planning time.
     return "Planning-only-0"
+
+
+async def _each(items: Iterator[SourceItem]) -> AsyncIterator[SourceItem]:
+    for item in items:
+        yield item
 
 
 def chunk_id_for(index: int) -> str:
@@ -59,8 +67,15 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
         chunk_ids.append(chunk_id)
         chunk.clear()
 
-    async with ports.exports.open_local(command.export_ref) as path:
-        for item in reader(path, source_options):
+    async with AsyncExitStack() as stack:
+        live = ports.legacy_users
+        items: AsyncIterator[SourceItem]
+        if live is not None and live.reads(command.source, command.export_ref):
+            items = live.users(command.export_ref, source_options)  # read inside this handler's event loop
+        else:
+            path = await stack.enter_async_context(ports.exports.open_local(command.export_ref))
+            items = _each(reader(path, source_options))
+        async for item in items:
             total += 1
             if isinstance(item, RejectedRecord):
                 rejects.append(item)

@@ -1,7 +1,7 @@
 """The `b2c` source: Azure AD B2C (or Entra) users as Graph user objects.
 
 From a file: `{"value": [...]}` pages (concatenated pages allowed) or a top-level array, gzip
-accepted, streamed. Live: see shared/sources/b2c_live.py. Sign-in names come from `identities`
+accepted, streamed. Live (a Graph URL): shared/adapters/graph/legacy_users.py. Sign-in names come from `identities`
 (emailAddress, userName, federated); `extension_<appId>_<name>` properties become attribute `<name>`.
 Graph never returns password hashes, so local users take the reset (or live-check JIT) path.
 """
@@ -20,10 +20,19 @@ from shared.sources.fieldmap import FieldMap
 from shared.sources.jsonstream import stream_array
 
 _EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_(.+)$")
+_URL = re.compile(r"^(https?):/+(.+)$")
+
+
+def graph_url_of(path: Path | str) -> str | None:
+    """The Graph base URL if `path` names one (pathlib folds '//' to '/': restore it), else None."""
+    match = _URL.match(str(path))
+    return f"{match.group(1)}://{match.group(2)}" if match else None
 
 
 def read_b2c(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
-    from shared.sources.b2c_live import graph_url_of, read_b2c_live  # msgraph-sdk only when live
+    """A file of Graph users; a Graph URL is read live, through the Graph adapter (for `plan`: the run's
+    plan stage reads it through the LegacyUsers port instead, inside its own event loop)."""
+    from shared.adapters.graph.legacy_users import read_b2c_live  # msgraph-sdk only when live
 
     graph_url = graph_url_of(path)
     if graph_url is not None:

@@ -12,7 +12,7 @@ from emulator import DEFAULT_EXTENSIONS_APP_ID, EmulatorConfig, run_in_thread
 from shared.adapters.graph.client import EmulatorCredential
 from shared.profiles import load_profile
 from shared.sources import SourceRecord, get_reader
-from shared.sources.b2c_live import graph_url_of
+from shared.sources.b2c import graph_url_of
 
 
 def _token() -> str:

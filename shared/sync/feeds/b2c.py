@@ -22,8 +22,8 @@ from urllib.parse import quote
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 
+from shared.adapters.graph.legacy_users import SELECT
 from shared.sources.b2c import graph_user
-from shared.sources.b2c_live import SELECT
 from shared.sources.base import SourceOptions
 from shared.sync.feed import ChangeHint, ChangeOp, CursorExpired, FeedPage
 from shared.sync.feeds import cursor as cursors
