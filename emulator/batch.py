@@ -21,7 +21,7 @@ from emulator.context import Reply, RequestContext, normalize_query
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request, error_body
 from emulator.faults import StatusFault
-from emulator.pipeline import process
+from emulator.pipeline import process, unavailable_headers
 
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 _ENVELOPE_FAULTS = {
@@ -37,7 +37,7 @@ def _envelope_fault(tenant: EmulatedTenant, envelope: RequestContext, fault: Sta
     name = "batch-504-after-commit" if fault is StatusFault.E504_AFTER_COMMIT else f"batch-{status}"
     tenant.faults.note(name)
     body = error_body(code, message, envelope.request_id, envelope.client_request_id)
-    return Reply(status, body, {"Content-Type": "application/json"})
+    return Reply(status, body, unavailable_headers(tenant, status))
 
 
 def _invalid(message: str) -> GraphError:

@@ -15,6 +15,10 @@ from enum import Enum
 
 from emulator.config import FaultSpec
 
+# An injected 503 always says when to come back (docs/emulator.md, "Documented choices"): 1 s, divided
+# by --time-scale like every other window.
+UNAVAILABLE_RETRY_AFTER_S = 1.0
+
 
 class StatusFault(Enum):
     NONE = 0

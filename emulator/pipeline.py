@@ -12,7 +12,7 @@ from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.directory_info import authorize
 from emulator.errors import GraphError, error_body
-from emulator.faults import FaultDraw, StatusFault
+from emulator.faults import UNAVAILABLE_RETRY_AFTER_S, FaultDraw, StatusFault
 from emulator.router import WRITE_METHODS, price, route, segments
 from emulator.throttling import format_retry_after
 
@@ -31,16 +31,26 @@ def error_reply(ctx: RequestContext, error: GraphError) -> Reply:
     return Reply(error.status, error.body(ctx.request_id, ctx.client_request_id), headers)
 
 
-def _fault_reply(ctx: RequestContext, status: int, code: str, message: str) -> Reply:
-    return Reply(status, error_body(code, message, ctx.request_id, ctx.client_request_id),
-                 {"Content-Type": "application/json"})  # fmt: skip
+def unavailable_headers(tenant: EmulatedTenant, status: int) -> dict[str, str]:
+    """A 503 always carries Retry-After (graph concepts/errors.md: "You may repeat the request after a
+    delay, the length of which may be specified in a Retry-After header"; docs/emulator.md)."""
+    headers = {"Content-Type": "application/json"}
+    if status == 503:
+        seconds = tenant.config.scaled(UNAVAILABLE_RETRY_AFTER_S)
+        headers["Retry-After"] = format_retry_after(seconds, tenant.fractional_retry_after)
+    return headers
+
+
+def _fault_reply(tenant: EmulatedTenant, ctx: RequestContext, status: int, code: str, message: str) -> Reply:
+    body = error_body(code, message, ctx.request_id, ctx.client_request_id)
+    return Reply(status, body, unavailable_headers(tenant, status))
 
 
 def process(tenant: EmulatedTenant, ctx: RequestContext, draw: FaultDraw) -> Reply:
     parts = segments(ctx.path)
     if draw.status in _STATUS_FAULTS:
         tenant.faults.note(str(draw.status.value))
-        return _fault_reply(ctx, *_STATUS_FAULTS[draw.status])
+        return _fault_reply(tenant, ctx, *_STATUS_FAULTS[draw.status])
     try:
         authorize(tenant, ctx, parts)  # 403 when the calling app lacks the permission (client apps only)
     except GraphError as error:
@@ -67,5 +77,5 @@ def process(tenant: EmulatedTenant, ctx: RequestContext, draw: FaultDraw) -> Rep
         reply.headers["x-ms-resource-unit"] = str(cost.resource_units)
     if draw.status is StatusFault.E504_AFTER_COMMIT and ctx.method in WRITE_METHODS and reply.status < 400:
         tenant.faults.note("504-after-commit")
-        return _fault_reply(ctx, *_AFTER_COMMIT)
+        return _fault_reply(tenant, ctx, *_AFTER_COMMIT)
     return reply

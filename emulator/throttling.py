@@ -1,9 +1,16 @@
 """Sliding-window quotas per app registration and per tenant (graph docs concepts/throttling-limits.md).
 
 `Throttle.admit(app_id, kind, ru)` either records the request against every window it counts in
-and returns None, or records nothing and returns the seconds until *all* its windows would admit
-it (the Retry-After). Rejected requests don't consume quota, so a client that waits exactly
-Retry-After is admitted (unless others got there first).
+and returns None, or returns the seconds until *all* its windows would admit it (the Retry-After).
+
+How requests count (graph docs concepts/throttling.md: "all requests accrue against your usage
+limits", "Microsoft Graph continues to log resource usage while a client is being throttled"):
+* a request refused later for validation (400, 404, conflict …) was admitted here first, so it
+  counts in full — resource units and, for POST/PATCH/PUT/DELETE, the write quotas;
+* a throttled request (429) still costs its resource units (or its reporting request), but not a
+  write, since nothing was written. Its Retry-After is computed after that cost is recorded, so a
+  client that waits exactly Retry-After is admitted (unless others got there first), and one that
+  retries early only pushes its own admission further out.
 """
 
 from __future__ import annotations
@@ -116,31 +123,35 @@ class Throttle:
         counters = self.counters_for(app_id)
         counters.requests += 1
         self.total_requests += 1
-        checks: list[tuple[SlidingWindow, int, str, str]] = []
+        # (window, cost, scope, reason, accrues when throttled)
+        checks: list[tuple[SlidingWindow, int, str, str, bool]] = []
         if reporting:
             limit, length = self._reporting
             window = self._window(self._reporting_windows, app_id, limit, length)
-            checks.append((window, 1, "Tenant_Application/Read", "ReportingLimitExceeded"))
+            checks.append((window, 1, "Tenant_Application/Read", "ReportingLimitExceeded", True))
         else:
             ru_limit, ru_length = self._ru
             window = self._window(self._ru_windows, app_id, ru_limit(), ru_length)
             window.limit = ru_limit()  # the tier follows the tenant's size
-            checks.append((window, resource_units, "Tenant_Application/ReadWrite", "ResourceUnitLimitExceeded"))
+            checks.append((window, resource_units, "Tenant_Application/ReadWrite", "ResourceUnitLimitExceeded", True))
             if write:
                 limit, length = self._app_writes
                 window = self._window(self._app_write_windows, app_id, limit, length)
-                checks.append((window, 1, "Tenant_Application/Write", "WriteLimitExceeded"))
-                checks.append((self._tenant_writes, 1, "Tenant/Write", "WriteLimitExceeded"))
-        worst: Rejection | None = None
-        for window, cost, scope, reason in checks:
-            wait = window.wait_for(cost, now)
-            if wait > 0 and (worst is None or wait > worst.retry_after):
-                worst = Rejection(wait, scope, reason)
-        if worst is not None:
+                checks.append((window, 1, "Tenant_Application/Write", "WriteLimitExceeded", False))
+                checks.append((self._tenant_writes, 1, "Tenant/Write", "WriteLimitExceeded", False))
+        if any(window.wait_for(cost, now) > 0 for window, cost, _, _, _ in checks):
+            for window, cost, _, _, accrues in checks:
+                if accrues:  # resource usage is logged while a client is throttled (throttling.md)
+                    window.record(cost, now)
+            counters.resource_units += resource_units
+            worst = max(
+                (Rejection(window.wait_for(cost, now), scope, reason) for window, cost, scope, reason, _ in checks),
+                key=lambda rejection: rejection.retry_after,
+            )
             counters.throttled += 1
             counters.throttled_by[worst.reason] = counters.throttled_by.get(worst.reason, 0) + 1
             return worst
-        for window, cost, _, _ in checks:
+        for window, cost, _, _, _ in checks:
             window.record(cost, now)
         if write:
             counters.writes += 1
