@@ -4,11 +4,10 @@ concepts/throttling-limits.md (identity and access service limits)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
+from emulator.throttling import Throttle
 from tests.emulator.conftest import APP_A, customer
 from tests.emulator.test_fidelity_batch import create
 
@@ -57,26 +56,41 @@ async def test_writes_refused_for_validation_count_against_the_write_quota(
     assert apps[APP_A]["writes"] == 2 and apps[APP_A]["throttled"] == 1
 
 
-@pytest.mark.emulator_config(time_scale=10, quotas={"resource_units": 3, "resource_unit_window_s": 4})
-async def test_throttled_requests_still_cost_resource_units(
-    http: httpx.AsyncClient, control: httpx.AsyncClient
-) -> None:
+def throttle_at(clock: list[float], resource_units: int) -> Throttle:
+    return Throttle(app_writes=100, app_write_window=150, tenant_writes=100, tenant_write_window=300,
+                    resource_units=lambda: resource_units, resource_unit_window=10, reporting_requests=5,
+                    reporting_window=10, clock=lambda: clock[0])  # fmt: skip
+
+
+def test_throttled_requests_still_cost_resource_units() -> None:
     """concepts/throttling.md: "Microsoft Graph continues to log resource usage while a client is being
     throttled" and "Avoid immediate retries, because all requests accrue against your usage limits".
-    A throttled GET costs its resource unit, so retrying early pushes admission further out, while
-    waiting the Retry-After it was given is enough."""
-    for _ in range(3):
-        assert (await http.get("/applications/00000000-0000-0000-0000-000000000000")).status_code == 404  # 1 RU
-    first = await http.get("/applications/00000000-0000-0000-0000-000000000000")
-    assert first.status_code == 429
-    first_wait = float(first.headers["Retry-After"])
-    again = await http.get("/applications/00000000-0000-0000-0000-000000000000")  # an immediate retry
-    assert again.status_code == 429
-    assert float(again.headers["Retry-After"]) > first_wait  # the retry itself was logged
+    An early retry is logged and pushes admission out; waiting the Retry-After last given is enough."""
+    clock = [0.0]
+    throttle = throttle_at(clock, resource_units=3)
+    for stamp in (0.0, 1.0, 2.0):
+        clock[0] = stamp
+        assert throttle.admit("app", write=False, resource_units=1, reporting=False) is None
+    clock[0] = 3.0
+    first = throttle.admit("app", write=False, resource_units=1, reporting=False)
+    assert first is not None and first.retry_after == pytest.approx(8.0)  # the 3.0 rejection is in the window
+    clock[0] = 4.0  # an early retry, before Retry-After
+    again = throttle.admit("app", write=False, resource_units=1, reporting=False)
+    assert again is not None and 4.0 + again.retry_after == pytest.approx(12.0)  # was 11.0 before the retry
+    clock[0] = 4.0 + again.retry_after
+    assert throttle.admit("app", write=False, resource_units=1, reporting=False) is None
+    assert throttle.counters["app"].resource_units == 6 and throttle.counters["app"].throttled == 2
+
+
+@pytest.mark.emulator_config(quotas={"resource_units": 3})
+async def test_throttled_requests_show_in_the_resource_unit_count(
+    http: httpx.AsyncClient, control: httpx.AsyncClient
+) -> None:
+    """concepts/throttling.md: resource usage is logged while a client is throttled."""
+    statuses = [(await http.get(f"/applications/{'0' * 8}-0000-0000-0000-{'0' * 12}")).status_code for _ in range(5)]
+    assert statuses == [404, 404, 404, 429, 429]
     apps = (await control.get("/stats")).json()["apps"]
-    assert apps[APP_A]["resourceUnits"] == 5  # 3 admitted + 2 throttled
-    await asyncio.sleep(float(again.headers["Retry-After"]))
-    assert (await http.get("/applications/00000000-0000-0000-0000-000000000000")).status_code == 404
+    assert apps[APP_A]["resourceUnits"] == 5 and apps[APP_A]["throttled"] == 2
 
 
 @pytest.mark.emulator_config(quotas={"app_writes": 1})
