@@ -59,8 +59,9 @@ def draw(row: BucketRow | None, terms: BucketTerms, need: int, want: int, now: f
         return row, 0, row.blocked_until - now
     need = max(1, min(need, int(terms.capacity)))
     if row.tokens < need:
-        # Come back when the whole lease has accrued: the same rate, in fewer round-trips.
-        target = min(max(need, want), terms.capacity)
+        # Come back when more than `need` has accrued (fewer round-trips at the same rate), but well before the
+        # bucket is full: a waiter woken late by a busy host keeps what accrued meanwhile instead of spilling it.
+        target = max(need, min(want, terms.capacity / 2))
         return row, 0, max((target - row.tokens) / terms.rate, 1e-3)
     granted = max(need, min(want, math.floor(row.tokens)))
     return BucketRow(row.tokens - granted, row.updated, row.blocked_until), granted, 0.0
@@ -148,7 +149,7 @@ class SharedBudget:
                 self._leases.append([float(granted), self._clock() + self.terms.lease_s])
                 continue
             # Several processes wait on one bucket: spread their retries a little.
-            await self._wait(wait * random.uniform(1.0, 1.25))
+            await self._wait(wait * random.uniform(1.0, 1.05))
 
     def _spend(self, n: int) -> None:
         left = float(n)
