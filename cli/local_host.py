@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from shared.adapters.graph.errors import GraphAccessDenied
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.queue import Received, SqliteQueue
-from shared.errors import PoisonMessage
+from shared.errors import ExtensionTypeConflict, PoisonMessage
 from shared.handlers.workflow import Workflow
 from shared.outcomes import RunState
 from shared.ports import Ports
@@ -111,7 +111,7 @@ class LocalHost:
             raise ValueError(f"stage {stage.name} has no handler")
         try:
             follow_ups = await stage.handler(received.envelope.payload, self.ports, self.workflow)
-        except (UnreadableExport, GraphAccessDenied) as exc:  # permanent: no redelivery spin
+        except (UnreadableExport, GraphAccessDenied, ExtensionTypeConflict) as exc:  # permanent: no redelivery spin
             self.queue.dead_letter(received, f"{type(exc).__name__}: {exc}")
             self.stopped = str(exc)
             # Recorded on the run, so running the export again starts a new run instead of resuming this one.

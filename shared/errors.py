@@ -16,6 +16,8 @@ Permanent
   StateInUse           another process holds the state directory's run lock (shared.adapters.local.files)
   OtherRunUnfinished   `run` on a changed export while another run is unfinished (cli.runs)
   UnknownRun           --resume/--abandon named a run the state doesn't hold or can't take that choice (cli.runs)
+  ExtensionTypeConflict the tenant already holds an extension property the mapping types differently
+                       (shared.adapters.graph.directory; raised before any user is created)
 
 No text of any error here quotes a message body, a record's content or a secret.
 """
@@ -58,3 +60,21 @@ class LedgerContention(Transient, RuntimeError):
 
 class QuotaContention(Transient, RuntimeError):
     """A shared write-quota bucket kept changing under us: let the message be redelivered."""
+
+
+class ExtensionTypeConflict(Permanent, ValueError):
+    """An extension property exists in the tenant with another dataType than the mapping gives it.
+
+    One line naming the property, both types and the fix; raised by the plan stage before any user is sent.
+    """
+
+    def __init__(self, name: str, tenant_type: str, wanted: str, attribute: str) -> None:
+        super().__init__(
+            f"extension property {name} is {tenant_type} in the tenant but the mapping makes {attribute!r} "
+            f"{wanted}: declare [attributes.{attribute}] type = \"{tenant_type}\" in the mapping profile "
+            f"(records that don't fit are then rejected alone), or map it to another name with "
+            f"target.attribute_renames"
+        )
+        self.name = name
+        self.tenant_type = tenant_type
+        self.wanted = wanted

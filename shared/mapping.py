@@ -20,6 +20,7 @@ from shared.preflight import (
     MAX_EXTENSION_ATTRIBUTES,
     Problem,
     check_attribute,
+    check_attribute_type,
     check_email,
     check_federated,
     check_password,
@@ -49,6 +50,19 @@ class MappingOptions:
 
     def extension_name(self, name: str) -> str:
         return f"extension_{self.extensions_app_id.replace('-', '')}_{name}"
+
+    @property
+    def reserved_names(self) -> frozenset[str]:
+        """Extension names the product writes itself: no export attribute may land on them."""
+        names = {self.flag_attribute.lower()}
+        if self.legacy_id_attribute:
+            names.add(self.legacy_id_attribute.lower())
+        return frozenset(names)
+
+    def data_type(self, name: str, value: Any) -> str:
+        """The dataType of attribute `name`: the profile's (declared, or inferred over the whole export
+        at planning); only a mapping nobody planned falls back to the value's own type."""
+        return self.attribute_types.get(name) or extension_data_type(value)
 
 
 @dataclass(frozen=True)
@@ -138,11 +152,22 @@ def _password(
     return _random_password(), "jit"
 
 
+def attribute_problem(name: str, target: str, value: Any, options: MappingOptions) -> Problem | None:
+    """Why attribute `name` (landing on extension `target`) can't be written, or None: its name, a
+    name the product writes itself (`attribute_reserved`), then its value against the typed property."""
+    problem = check_attribute(target, value)
+    if problem is None and target.lower() in options.reserved_names:
+        problem = Reason.ATTRIBUTE_RESERVED, f"attribute {target!r} is a name ciam-migrate writes itself; rename it"
+    if problem is None:
+        problem = check_attribute_type(target, value, options.data_type(name, value))
+    return problem
+
+
 def _extension_attributes(user: LegacyUser, options: MappingOptions) -> dict[str, Any] | MappingReject:
     values: dict[str, Any] = {}
     for name, value in user.attributes.items():
         target = options.attribute_renames.get(name, name)
-        problem: Problem | None = check_attribute(target, value)
+        problem = attribute_problem(name, target, value, options)
         if problem:
             return MappingReject(*problem)
         values[options.extension_name(target)] = value
@@ -186,11 +211,14 @@ def map_user(
 
 
 def extension_properties_for(users_attributes: dict[str, Any], options: MappingOptions) -> dict[str, str]:
-    """{full extension name: dataType} that must exist before users carrying these attributes are created."""
-    wanted = {options.extension_name(options.flag_attribute): "Boolean"}
+    """{full extension name: dataType} that must exist before users carrying these attributes are created.
+    Reserved names keep the product's own types: a record that carries one is rejected, never registers it."""
+    wanted: dict[str, str] = {}
+    for name, value in users_attributes.items():
+        target = options.attribute_renames.get(name, name)
+        if target.lower() not in options.reserved_names:
+            wanted[options.extension_name(target)] = options.data_type(name, value)
+    wanted[options.extension_name(options.flag_attribute)] = "Boolean"
     if options.legacy_id_attribute:
         wanted[options.extension_name(options.legacy_id_attribute)] = "String"
-    for name, value in users_attributes.items():
-        declared = options.attribute_types.get(name) or extension_data_type(value)
-        wanted[options.extension_name(options.attribute_renames.get(name, name))] = declared
     return wanted

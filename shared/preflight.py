@@ -20,10 +20,15 @@ MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING  # the emulator enforces the same nu
 MAX_EXTENSION_ATTRIBUTES = MAX_EXTENSION_VALUES_PER_USER
 MAX_DISPLAY_NAME = 256
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
+INT32 = (-(2**31), 2**31 - 1)  # extensionproperty.md: Integer is a 32-bit value
+INT64 = (-(2**63), 2**63 - 1)  # LargeInteger is a 64-bit value
 
-# Pragmatic address check: one @, a dotted domain, no spaces; Entra rejects what this rejects.
+# Pragmatic address check: one @, a dot-atom local part (no dot at its start or end, no two dots in a
+# row), a dotted domain of LDH labels ending in a letters-only top-level label, no spaces. Entra
+# rejects what this rejects (docs/limits.md, "Email addresses").
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -31,7 +36,7 @@ _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
 
 def check_email(value: str) -> Problem | None:
-    if not _EMAIL.match(value) or ".." in value.split("@", 1)[0]:
+    if not _EMAIL.match(value):
         return Reason.INVALID_EMAIL, "email is not a valid address"
     if len(value) > MAX_ISSUER_ASSIGNED_ID:
         return Reason.IDENTITY_TOO_LONG, f"email is longer than {MAX_ISSUER_ASSIGNED_ID} characters"
@@ -94,9 +99,45 @@ def check_attribute(name: str, value: Any) -> Problem | None:
 
 
 def extension_data_type(value: Any) -> str:
-    """The extensionProperty dataType that holds a value of this Python type."""
+    """The extensionProperty dataType that holds a value of this Python type (an int beyond 64 bits
+    still says LargeInteger: `value_fits` refuses it)."""
     if isinstance(value, bool):
         return "Boolean"
     if isinstance(value, int):
-        return "Integer" if -(2**31) <= value < 2**31 else "LargeInteger"
+        return "Integer" if INT32[0] <= value <= INT32[1] else "LargeInteger"
     return "String"
+
+
+def value_fits(data_type: str, value: Any) -> bool:
+    """Whether Graph stores this value in an extension property of this dataType (extensionproperty.md:
+    Integer is 32-bit, LargeInteger 64-bit; String at most MAX_STRING_ATTRIBUTE characters)."""
+    if data_type == "Boolean":
+        return isinstance(value, bool)
+    if data_type in ("Integer", "LargeInteger"):
+        low, high = INT32 if data_type == "Integer" else INT64
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    if data_type == "String":
+        return isinstance(value, str) and len(value) <= MAX_STRING_ATTRIBUTE
+    return isinstance(value, str)  # DateTime/Binary values arrive as strings; the profile declares them
+
+
+def check_attribute_type(name: str, value: Any, data_type: str) -> Problem | None:
+    """A value that the attribute's extension property (of `data_type`) cannot hold."""
+    if value_fits(data_type, value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and data_type in ("Integer", "LargeInteger"):
+        bits = "32" if data_type == "Integer" else "64"
+        message = f"attribute {safe_key(name)!r} is beyond the {bits}-bit range of {data_type}"
+        return Reason.ATTRIBUTE_OUT_OF_RANGE, message
+    return (
+        Reason.ATTRIBUTE_TYPE_MISMATCH,
+        f"attribute {safe_key(name)!r} holds a {_kind(value)} but its extension property is {data_type}",
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return "string" if isinstance(value, str) else type(value).__name__

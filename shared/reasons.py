@@ -41,6 +41,7 @@ class Reason(StrEnum):
     ATTRIBUTE_INVALID = "attribute_invalid"
     ATTRIBUTE_RESERVED = "attribute_reserved"
     ATTRIBUTE_TYPE_MISMATCH = "attribute_type_mismatch"
+    ATTRIBUTE_OUT_OF_RANGE = "attribute_out_of_range"
     TOO_MANY_ATTRIBUTES = "too_many_attributes"
     FEDERATED_NOT_ENABLED = "federated_identity_not_enabled"
     TENANT_QUOTA = "tenant_object_quota"

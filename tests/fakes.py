@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
 from shared.ports import ChunkEntry, CreateResult, Ports, StoredCredential
@@ -257,6 +258,10 @@ class FakeDirectory:
         return user.object_id
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
+        for name, data_type in names.items():  # the Graph adapter's preflight: every conflict before any write
+            have = self.extension_properties.get(name)
+            if have is not None and have != data_type:
+                raise ExtensionTypeConflict(name, have, data_type, name.split("_", 2)[2])
         for name, data_type in names.items():
             self.extension_properties.setdefault(name, data_type)
 

@@ -4,12 +4,14 @@ Records are admitted by shared/planning/admission.py, the rule `ciam-migrate pla
 In: PlanExport; the export is a file (ExportStore), or a live directory the LegacyUsers port reads
 (a B2C tenant named by its Graph URL). Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
 ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
-Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
+The export is read twice: first for the attribute types over all of it (shared/planning/attribute_types.py),
+then to admit and chunk. Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
 An unreadable export raises UnreadableExport before any ImportChunk is emitted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -22,9 +24,10 @@ from shared.mapping import extension_properties_for
 from shared.messages import Envelope, ExportPlanned, ImportChunk, PlanExport, envelope_id
 from shared.outcomes import RunState
 from shared.planning.admission import Admission
+from shared.planning.attribute_types import AttributeTypes
 from shared.ports import Ports
 from shared.records import RejectedRecord, SourceRecord
-from shared.sources import SourceItem, get_reader
+from shared.sources import SourceItem, SourceOptions, UnmappedFeatures, get_reader
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,23 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     await ports.ledger.save_run(run)
 
     reader = get_reader(command.source)
+
+    async def _items(stack: AsyncExitStack, options: SourceOptions) -> AsyncIterator[SourceItem]:
+        live = ports.legacy_users
+        if live is not None and live.reads(command.source, command.export_ref):
+            return live.users(command.export_ref, options)  # read inside this handler's event loop
+        path = await stack.enter_async_context(ports.exports.open_local(command.export_ref))
+        return _each(reader(path, options))
+
+    # Attribute types over the whole export first (never the first record's), the rule `plan` applies.
+    types = AttributeTypes(mapping)
+    async with AsyncExitStack() as stack:
+        async for item in await _items(stack, dataclasses.replace(source_options, unmapped=UnmappedFeatures())):
+            if isinstance(item, SourceRecord):
+                types.observe(item.user.attributes)
+    mapping = types.options_with_types()
+    run = run.model_copy(update={"mapping": mapping})
+    await ports.ledger.save_run(run)
     admission = Admission(mapping, deterministic=True)
     rejects: list[RejectedRecord] = []
     attribute_examples: dict[str, Any] = {}
@@ -68,14 +88,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
         chunk.clear()
 
     async with AsyncExitStack() as stack:
-        live = ports.legacy_users
-        items: AsyncIterator[SourceItem]
-        if live is not None and live.reads(command.source, command.export_ref):
-            items = live.users(command.export_ref, source_options)  # read inside this handler's event loop
-        else:
-            path = await stack.enter_async_context(ports.exports.open_local(command.export_ref))
-            items = _each(reader(path, source_options))
-        async for item in items:
+        async for item in await _items(stack, source_options):
             total += 1
             if isinstance(item, RejectedRecord):
                 rejects.append(item)

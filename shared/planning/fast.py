@@ -24,19 +24,19 @@ import re
 from datetime import date, datetime
 from typing import Any, cast
 
-from shared.mapping import MappingOptions, MappingReject
+from shared.mapping import MappingOptions, MappingReject, attribute_problem
 from shared.passwords import is_supported
 from shared.planning.inventory import ATTRIBUTE_TOO_LONG, MAX_NAMES, OTHER, AttributeSeen, Inventory
 from shared.preflight import (
     MAX_DISPLAY_NAME,
     MAX_EXTENSION_ATTRIBUTES,
     MAX_STRING_ATTRIBUTE,
-    check_attribute,
     check_email,
     check_federated,
     check_password,
     check_username,
     is_e164,
+    value_fits,
 )
 from shared.reasons import MAX_KEY_ECHO, Reason, safe_key, shown_algorithm
 from shared.records import PasswordHash
@@ -302,12 +302,15 @@ class FastPlanner:
         inv = self.inventory
         seen_by_name = inv.attributes
         good = self._good_names
+        options = self.options
         plain = not self._renames
         for name, value in attributes.items():
             if plain:
                 kind = type(value)
-                plain = name in good and (
-                    kind is bool or kind is int or (kind is str and len(value) <= MAX_STRING_ATTRIBUTE)
+                plain = (
+                    name in good
+                    and (kind is bool or kind is int or (kind is str and len(value) <= MAX_STRING_ATTRIBUTE))
+                    and value_fits(options.data_type(name, value), value)
                 )
             shown = name if len(name) <= MAX_KEY_ECHO and name in good else safe_key(name)
             seen = seen_by_name.get(shown)
@@ -353,6 +356,7 @@ class FastPlanner:
         renames = self._renames
         if not plain:
             good = self._good_names
+            options = self.options
             for name, value in attributes.items():
                 target = renames.get(name, name)
                 kind = type(value)
@@ -361,12 +365,13 @@ class FastPlanner:
                 if not (
                     target in good
                     and (kind is bool or kind is int or (kind is str and len(value) <= MAX_STRING_ATTRIBUTE))
+                    and value_fits(options.data_type(name, value), value)
                 ):
-                    problem = check_attribute(target, value)
+                    problem = attribute_problem(name, target, value, options)
                     if problem:
                         return MappingReject(*problem)
                     if len(good) < _MAX_CACHED_NAMES:
-                        good.add(target)
+                        good.add(target)  # never a reserved name: attribute_problem refuses those
         # map_user's dict holds one entry per distinct extension_name(target), the legacy id's included.
         legacy = self._legacy_attribute
         if renames:

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.mapping import MappingOptions, MappingReject
 from shared.planning.admission import Admission
+from shared.planning.attribute_types import AttributeTypes
 from shared.planning.fast import FastPlanner
 from shared.planning.inventory import Inventory
 from shared.profiles import MappingProfile
@@ -68,7 +69,10 @@ def plan_export(
     reader = get_reader(profile.source)
     source_options = profile.source_options()
     unmapped = source_options.unmapped
-    options = profile.mapping_options(tenant, PLAN_EXTENSIONS_APP_ID)
+    # Attribute types over the whole export first (never the first record's), as the run's plan stage does.
+    types = AttributeTypes(profile.mapping_options(tenant, PLAN_EXTENSIONS_APP_ID))
+    types.observe_all(reader(export, profile.source_options()))
+    options = types.options_with_types()
     inventory = Inventory()
     admission = Admission(options)
     fields_reader = FIELD_READERS.get(profile.source) if fast else None

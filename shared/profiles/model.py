@@ -192,6 +192,24 @@ class MappingProfile(_Section):
                     )
         return value
 
+    @model_validator(mode="after")
+    def _no_reserved_attributes(self) -> MappingProfile:
+        """The flag and legacy-id properties are the product's own: an attribute landing on one would
+        register it with the attribute's type (or overwrite the flag) for every user of the tenant."""
+        reserved = {self.target.flag_attribute.lower(): "target.flag_attribute"}
+        if self.target.legacy_id_attribute:
+            reserved[self.target.legacy_id_attribute.lower()] = "target.legacy_id_attribute"
+        renames = self.target.attribute_renames
+        landing = [(f"attributes.{name}", renames.get(name, name)) for name in self.attributes]
+        landing += [(f"target.attribute_renames.{src}", to) for src, to in renames.items()]
+        for where, name in landing:
+            if name.lower() in reserved:
+                raise ValueError(
+                    f"{where}: {name!r} is reserved ({reserved[name.lower()]} writes it); "
+                    "rename the attribute in target.attribute_renames"
+                )
+        return self
+
     def warnings(self) -> list[str]:
         """Things that load fine but will hurt later; the plan shows them first."""
         found: list[str] = []

@@ -38,6 +38,8 @@ _SCRUBBED_ENV = {"CHUNK_SIZE", "MAX_ATTEMPTS", "INLINE_RETRY_BUDGET_S", "STATE_D
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.upper() not in _SCRUBBED_ENV}
     env["PYTHONUNBUFFERED"] = "1"
+    # The checkout under test, not whichever one the venv's editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
 

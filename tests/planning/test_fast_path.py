@@ -98,9 +98,6 @@ PLAN_REASONS = {r.value for r in Reason} - {
     "json_too_deep",
     "duplicate_key",
     "invalid_password_hash",
-    # Decided by the mapping profile's attribute types (tests/planning/test_extension_types.py).
-    "attribute_reserved",
-    "attribute_type_mismatch",
 }
 
 
@@ -210,6 +207,9 @@ def edge_records() -> list[Any]:
         _user(44, user_metadata={" tier ": "gold", "empty": ""}),
         _user(45, user_metadata={"tier": "silver", "loyalty_tier": "gold"}),
         _user(46, user_metadata={"big": 2**40, "flag": True}),
+        # … typed over the whole export: beyond 64 bits, and a string where most records hold integers
+        _user(95, user_metadata={"big": 2**70}),
+        _user(96, user_metadata={"big": "huge"}),
         _user(47, app_metadata={"age": "abc", "roles": ["admin"]}),
         _user(48, app_metadata={"age": "42", "vip": "yes", "roles": ["admin", " spaced "]}),
         _user(49, app_metadata={"age": 7, "vip": "maybe"}),

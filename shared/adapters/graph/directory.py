@@ -36,6 +36,7 @@ from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
+from shared.errors import ExtensionTypeConflict
 from shared.ports import CreateResult
 from shared.records import ObjectIdentity, TargetUser
 
@@ -403,9 +404,14 @@ class GraphDirectory:
             raise LookupError(f"no application with appId {_hyphenate(app_id)} (the b2c-extensions-app) in the tenant")
         app = self._reader.applications.by_application_id(apps.value[0].id)
         existing = await app.extension_properties.get()
-        have = {p.name for p in (existing.value if existing and existing.value else [])}
+        registered = existing.value if existing and existing.value else []
+        have = {p.name.lower(): p.data_type or "" for p in registered if p.name}
+        for full_name, data_type in names.items():  # every conflict before any write: a preflight
+            tenant_type = have.get(full_name.lower())
+            if tenant_type is not None and tenant_type.lower() != data_type.lower():
+                raise ExtensionTypeConflict(full_name, tenant_type, data_type, full_name.split("_", 2)[2])
         for full_name, data_type in names.items():
-            if full_name in have:
+            if full_name.lower() in have:
                 continue
             short = full_name.split("_", 2)[2]
             try:
