@@ -5,7 +5,8 @@ In: PlanExport; the export is a file (ExportStore), or a live directory the Lega
 (a B2C tenant named by its Graph URL). Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
 ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
 The export is read twice: first for the attribute types over all of it (shared/planning/attribute_types.py),
-then to admit and chunk. Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
+then to admit and chunk. Idempotent: a redelivery re-plans from the start and overwrites the same chunks
+and rejects file.
 An unreadable export raises UnreadableExport before any ImportChunk is emitted.
 """
 
