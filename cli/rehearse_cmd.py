@@ -219,7 +219,8 @@ async def _drive_and_monitor(
         MetricSink(TallyTelemetry(), store),
         flagged_remaining=lambda: asyncio.sleep(0, result=flagged()),
     )
-    ingest = IngestSettings(overlap_s=35 * scale_min, first_lookback_s=5 * scale_min, min_slice_s=scale_min / 60,
+    ingest = IngestSettings(overlap_s=35 * scale_min, fresh_overlap_s=10 * scale_min, first_lookback_s=5 * scale_min,
+                            min_slice_s=scale_min / 60,
                             backoff_s=2 / time_scale, app_waves={CUSTOMER_APP: "wave-1"})  # fmt: skip
     started = time.monotonic()
     monitor_start = datetime.now(UTC)

@@ -20,8 +20,8 @@ EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def scaled_settings(scale: float = SCALE) -> IngestSettings:
-    return IngestSettings(overlap_s=35 * 60 / scale, first_lookback_s=60 * 60 / scale, min_slice_s=60 / scale,
-                          backoff_s=2 / scale)  # fmt: skip
+    return IngestSettings(overlap_s=35 * 60 / scale, fresh_overlap_s=10 * 60 / scale, first_lookback_s=60 * 60 / scale,
+                          min_slice_s=60 / scale, backoff_s=2 / scale)  # fmt: skip
 
 
 @pytest.mark.parametrize("skipped_ticks", [0, 3])
