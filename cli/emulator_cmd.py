@@ -35,7 +35,9 @@ def emulator(
     seed: Annotated[int, typer.Option(help="Seed for reproducible faults.")] = 0,
     state: Annotated[Path | None, typer.Option(help="JSON file to load at start and save to.")] = None,
 ) -> None:
-    """Serve a Graph-compatible Entra External ID tenant emulator on loopback."""
+    """Serve a Graph-compatible Entra External ID tenant emulator on loopback.
+
+    Exit codes: 0 stopped by Ctrl-C / SIGTERM; 2 a non-loopback --host or the port is taken."""
     try:
         config = EmulatorConfig(
             host=host,
@@ -47,14 +49,14 @@ def emulator(
             state_file=state,
         )
     except (ValidationError, ValueError) as exc:
-        typer.echo(f"emulator: {_first_error(exc)}", err=True)
+        typer.echo(f"error: emulator: {_first_error(exc)}", err=True)
         raise typer.Exit(2) from exc
     try:
         asyncio.run(_serve(config))
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        typer.echo(f"emulator: port {port} on {host} is already in use (another emulator?); "
+        typer.echo(f"error: emulator: port {port} on {host} is already in use (another emulator?); "
                    "stop it, or pass --port 0 for a free port", err=True)  # fmt: skip
         raise typer.Exit(2) from None
 
@@ -81,5 +83,5 @@ async def _serve(config: EmulatorConfig) -> None:
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        return str(first.get("msg", exc))
+        return str(first.get("msg", exc)).removeprefix("Value error, ")  # pydantic's prefix, not the operator's
     return str(exc)

@@ -72,7 +72,10 @@ def _default_extensions_app_id(settings: Settings) -> Settings:
         from emulator import DEFAULT_EXTENSIONS_APP_ID
 
         return settings.model_copy(update={"EXTENSIONS_APP_ID": DEFAULT_EXTENSIONS_APP_ID})
-    raise typer.BadParameter("--extensions-app-id (the b2c-extensions-app's appId) is required for a real tenant")
+    raise ValueError(
+        "--extensions-app-id is required for a real tenant: pass the appId of the tenant's b2c-extensions-app "
+        "(App registrations → All applications)"
+    )
 
 
 async def execute_run(export: Path, source: str, settings: Settings, **options: Any) -> RunState:

@@ -1,20 +1,40 @@
-"""Operator mistakes, as a table: each gives one line on stderr that names the fix, and the exit code
-`ciam-migrate --help` documents (2 = usage error or unreadable export, nothing imported). None exits 0
-having imported nothing, and none leaves a state directory behind.
+"""The 26 operator mistakes of issue 15, as one table: each gives one line on stderr that names the
+fix and exits with the code its command's `--help` documents (2 = usage error or unreadable input,
+nothing written; 3 = a blocking Entra constraint). None exits 0, and none leaves a state directory
+behind (a plan blocked by a constraint still writes its plan: the page shows the constraint).
 
-Covered here: the mistakes of issue 15 fixed by format sniffing, `--source` on `run`, profile checks,
-option checks, `--version`, the emulator's port, and the sample script; plus the ones that were already
-clear, kept so they stay clear. The list of all 26 and who owns the rest is in docs/runbook.md
-("Mistakes the tool catches").
+The issue tried 26 mistakes (17 clear, 2 partly clear, 7 silent or unhelpful). Reconstructed from its
+"Why" and "Scope", the table holds:
+
+ 1 `plan` a jsonl export with `--source auth0`        14 `--accept-constraint` a name that is not one
+ 2 `plan` an Auth0 export with `--source jsonl`        15 the Firebase profile's placeholder signer key
+ 3 `run` without `--source`                            16 the emulator on a taken port
+ 4 `run` an Auth0 export with `--source jsonl`         17 the emulator on a non-loopback host
+ 5 `run` an Okta CSV with `--source csv`               18 an unknown `--source`
+ 6 a mapping column typo (`email_adress`), `plan`      19 an export that does not exist
+ 7 the same typo, `run`                                20 an empty export
+ 8 a hash-algorithm typo (`sha265`)                    21 a CSV planned as jsonl
+ 9 300,001 users: over the default object quota        22 a mapping key that is not a field (`emial`)
+10 `run` over a (trial) tenant's object quota          23 a mapping profile for another source
+11 more than 100 custom attributes                     24 a mapping file that does not exist
+12 `--chunk-size -5`                                   25 `status` where there is no state
+13 `--chunk-size 0`                                    26 `run` a real tenant without --extensions-app-id
+
+Tool defects the issue lists beside them, not operator mistakes, have tests of their own: `--version`
+and the sample script below, readable `status` and honest rates in test_status_and_summary.py,
+plan.html in tests/planning/test_plan_html_chromium.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +59,7 @@ class Mistake:
     code: int = EXIT_USAGE
     files: dict[str, str] = field(default_factory=dict)  # name -> content, written to tmp first
     writes_plan: bool = False  # a blocked plan still writes plan.json/plan.html: they show the constraint
+    subprocess: bool = False  # run `python -m cli` for real (the emulator binds a socket; {port} is a taken one)
 
 
 def _mapping(replace: tuple[str, str]) -> str:
@@ -96,9 +117,45 @@ MISTAKES = [
     Mistake("mapping-for-another-source",
             ["plan", str(SAMPLES / "okta/users.csv"), "--source", "okta", "--mapping", "{tmp}/m.toml"],
             "the profile is for 'firebase'", files={"m.toml": 'source = "firebase"\n'}),
+    Mistake("mapping-file-missing", ["plan", CSV, "--source", "csv", "--mapping", "{tmp}/nope.toml"],
+            "cannot read the mapping profile"),
     Mistake("status-without-state", ["status", "--state", "{tmp}/nothing-here"], "no migration state here"),
+    Mistake("emulator-taken-port", ["emulator", "--port", "{port}"], "--port", subprocess=True),
     Mistake("emulator-non-loopback", ["emulator", "--host", "0.0.0.0", "--port", "0"], "loopback"),
+    Mistake("real-tenant-without-extensions-app-id",
+            ["run", str(SAMPLES / "users.jsonl"), "--source", "jsonl", "--graph-url", "https://graph.microsoft.com"],
+            "pass the appId of the tenant's b2c-extensions-app"),
 ]  # fmt: skip
+
+
+def test_the_table_is_the_issues_26_mistakes_and_each_code_is_documented() -> None:
+    assert len(MISTAKES) == 26 and len({m.name for m in MISTAKES}) == 26
+    for mistake in MISTAKES:
+        assert mistake.code != 0, f"{mistake.name}: a mistake must not exit 0"
+        command = mistake.args[0]
+        helped = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+        documented = " ".join(helped.stdout.split())
+        codes = re.search(r"Exit codes: (.*?)(?:╭|$)", documented)
+        assert codes, f"`{command} --help` documents no exit codes"
+        assert re.search(rf"(?:^|; ){mistake.code} ", codes.group(1)), (mistake.name, codes.group(1))
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def _invoke(mistake: Mistake, args: list[str], cwd: Path) -> tuple[int, str, str]:
+    if mistake.subprocess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's cli, though cwd is the scratch dir
+        done = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=60,
+                              cwd=cwd, env=env)  # fmt: skip
+        return done.returncode, done.stdout, done.stderr
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -119,29 +176,16 @@ def test_mistake_gets_one_line_naming_the_fix(
     for name, content in mistake.files.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
     big = str(request.getfixturevalue("over_quota_export")) if "{big}" in mistake.args else ""
-    args = [a.replace("{tmp}", str(tmp_path)).replace("{big}", big) for a in mistake.args]
-    result = CliRunner().invoke(app, args)
-    lines = result.stderr.strip().splitlines()
-    assert result.exit_code == mistake.code, (result.exit_code, result.stdout, result.stderr)
-    assert len(lines) == 1, result.stderr
-    assert mistake.fix in lines[0], lines[0]
-    assert "Traceback" not in result.stderr + result.stdout
+    port = str(request.getfixturevalue("taken_port")) if "{port}" in mistake.args else ""
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{big}", big).replace("{port}", port) for a in mistake.args]
+    code, stdout, stderr = _invoke(mistake, args, tmp_path)
+    lines = stderr.strip().splitlines()
+    assert code == mistake.code, (code, stdout, stderr)
+    assert len(lines) == 1, stderr
+    assert mistake.fix in lines[0] and lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in stderr + stdout
     assert not (tmp_path / "migration").exists(), "a refused run must write no state"
     assert (tmp_path / "plan" / "plan.html").exists() == mistake.writes_plan, "only a blocked plan writes its plan"
-
-
-def test_emulator_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "cli", "emulator", "--port", str(port)],
-            capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        )  # fmt: skip
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == EXIT_USAGE, result.stderr
-    assert len(lines) == 1 and f"port {port}" in lines[0] and "--port" in lines[0], result.stderr
 
 
 def test_version_prints_the_package_version() -> None:
