@@ -24,6 +24,7 @@ from shared.preflight import (
     check_email,
     check_federated,
     check_password,
+    check_user_properties,
     check_username,
     extension_data_type,
     is_e164,
@@ -191,12 +192,18 @@ def map_user(
     extensions = _extension_attributes(user, options)
     if isinstance(extensions, MappingReject):
         return extensions
+    display_name = _display_name(user)  # truncated to its maximum; the other properties are refused when over
+    phone = user.phone if user.phone and is_e164(user.phone) else None
+    properties = {"displayName": display_name, "givenName": user.given_name, "surname": user.surname,
+                  "mobilePhone": phone}  # fmt: skip
+    problem = check_user_properties(properties)
+    if problem:
+        return MappingReject(*problem)
     secret, path = password
     extensions[options.extension_name(options.flag_attribute)] = path == "jit"
-    phone = user.phone if user.phone and is_e164(user.phone) else None
     return TargetUser(
         legacy_id=user.legacy_id,
-        display_name=_display_name(user),
+        display_name=display_name,
         mail=user.email.lower() if user.email else None,
         given_name=user.given_name,
         surname=user.surname,

@@ -7,18 +7,25 @@ field and the rule, never the value (values can be personal data or secrets).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from shared.entra_limits import MAX_EXTENSION_STRING, MAX_EXTENSION_VALUES_PER_USER
+from shared.entra_limits import (
+    MAX_EXTENSION_STRING,
+    MAX_EXTENSION_VALUES_PER_USER,
+    MAX_ISSUER,
+    MAX_ISSUER_ASSIGNED_ID,
+    USER_STRING_MAXIMA,
+    too_long,
+)
 from shared.reasons import Reason, safe_key
 
 Problem = tuple[Reason, str]
 
-MAX_ISSUER_ASSIGNED_ID = 64
-MAX_ISSUER = 512
-MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING  # the emulator enforces the same number
+# Every number below is the emulator's too (one table: shared/entra_limits.py).
+MAX_STRING_ATTRIBUTE = MAX_EXTENSION_STRING
 MAX_EXTENSION_ATTRIBUTES = MAX_EXTENSION_VALUES_PER_USER
-MAX_DISPLAY_NAME = 256
+MAX_DISPLAY_NAME = USER_STRING_MAXIMA["displayName"]
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 INT32 = (-(2**31), 2**31 - 1)  # extensionproperty.md: Integer is a 32-bit value
 INT64 = (-(2**63), 2**63 - 1)  # LargeInteger is a 64-bit value
@@ -82,6 +89,15 @@ def check_password(value: str) -> Problem | None:
     )
     if classes < 3:
         return Reason.PASSWORD_TOO_WEAK, "password needs 3 of: lowercase, uppercase, digit, symbol"
+    return None
+
+
+def check_user_properties(properties: Mapping[str, object]) -> Problem | None:
+    """The first user property (POST /users body names) over its documented maximum, in table order."""
+    for name in USER_STRING_MAXIMA:
+        limit = too_long(name, properties.get(name))
+        if limit is not None:
+            return Reason.PROPERTY_TOO_LONG, f"{name} is longer than {limit} characters"
     return None
 
 

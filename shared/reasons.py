@@ -37,6 +37,7 @@ class Reason(StrEnum):
     PASSWORD_TOO_WEAK = "password_too_weak"
     UNSUPPORTED_HASH = "unsupported_hash_algorithm"
     INVALID_PASSWORD_HASH = "invalid_password_hash"
+    PROPERTY_TOO_LONG = "property_too_long"  # a user property over its documented maximum (entra_limits)
     ATTRIBUTE_TOO_LONG = "attribute_too_long"
     ATTRIBUTE_INVALID = "attribute_invalid"
     ATTRIBUTE_RESERVED = "attribute_reserved"

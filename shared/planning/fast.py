@@ -34,6 +34,7 @@ from shared.preflight import (
     check_email,
     check_federated,
     check_password,
+    check_user_properties,
     check_username,
     is_e164,
     value_fits,
@@ -294,6 +295,10 @@ class FastPlanner:
             reject = self._map_attributes(attributes, plain_attributes)
             if reject is not None:
                 return reject
+        # map_user's last check: displayName is truncated and mobilePhone is E.164 (≤ 16), so they pass.
+        problem = check_user_properties({"givenName": fields.get("givenName"), "surname": fields.get("surname")})
+        if problem:
+            return MappingReject(*problem)
         return path, keys
 
     def _observe_attributes(self, attributes: dict[str, Any]) -> bool:

@@ -102,6 +102,7 @@ def _quality(plan: PlanResult) -> dict[str, int]:
         "duplicate legacyIds": inv.duplicates["legacy_ids"],
         "same email on two users": inv.duplicates["emails"],
         "over-long values": reasons["identity_too_long"]
+        + reasons["property_too_long"]
         + reasons["attribute_too_long"]
         + inv.quality["display name over 256 characters (truncated)"],
         "non-ASCII passwords": inv.quality["non-ASCII password (JIT asks for a new one)"],

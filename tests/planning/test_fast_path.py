@@ -161,6 +161,11 @@ def edge_records() -> list[Any]:
         _user(16, username="-bad"),
         _user(17, email="x" * 60 + "@example.com"),
         _user(18, username="u" * 65),
+        # property_too_long (resources/user.md maxima, shared/entra_limits.py); at the limit passes;
+        # displayName is truncated instead
+        _user(193, given_name="g" * 65),
+        _user(194, family_name="s" * 65),
+        _user(195, given_name="g" * 64, family_name="s" * 64, name="n" * 300),
         # no_sign_in_identity, federated_identity_not_enabled, passwordless (unmapped) identities
         _user(19, email=None, identities=[]),
         _social(20, email=None),
