@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,10 @@ def emulator(
     ] = "",
     seed: Annotated[int, typer.Option(help="Seed for reproducible faults.")] = 0,
     state: Annotated[Path | None, typer.Option(help="JSON file to load at start and save to.")] = None,
+    client_apps: Annotated[
+        Path | None,
+        typer.Option(help="JSON file: app registrations the token endpoint knows ([{client_id, secret}, …])."),
+    ] = None,
 ) -> None:
     """Serve a Graph-compatible Entra External ID tenant emulator on loopback.
 
@@ -47,8 +52,9 @@ def emulator(
             faults=FaultSpec.parse(faults),
             seed=seed,
             state_file=state,
+            client_apps=json.loads(client_apps.read_text(encoding="utf-8")) if client_apps else [],
         )
-    except (ValidationError, ValueError) as exc:
+    except (ValidationError, ValueError, OSError) as exc:
         typer.echo(f"error: emulator: {_first_error(exc)}", err=True)
         raise typer.Exit(2) from exc
     try:

@@ -18,6 +18,7 @@ Permanent
   UnknownRun           --resume/--abandon named a run the state doesn't hold or can't take that choice (cli.runs)
   ExtensionTypeConflict the tenant already holds an extension property the mapping types differently
                        (shared.adapters.graph.directory; raised before any user is created)
+  GraphAccessDenied    Graph answered 401/403 or no token could be had (shared.adapters.graph.errors)
 
 No text of any error here quotes a message body, a record's content or a secret.
 """

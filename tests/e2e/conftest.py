@@ -109,7 +109,12 @@ def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
-        *, time_scale: float = 100, faults: str = "", seed: int = 0, state: Path | None = None
+        *,
+        time_scale: float = 100,
+        faults: str = "",
+        seed: int = 0,
+        state: Path | None = None,
+        client_apps: Path | None = None,
     ) -> EmulatorProcess:
         logs = tmp_path_factory.mktemp("emulator")
         out, errlog = logs / "stdout.log", logs / "stderr.log"
@@ -119,6 +124,8 @@ def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
             args += ["--faults", faults]
         if state is not None:
             args += ["--state", str(state)]
+        if client_apps is not None:
+            args += ["--client-apps", str(client_apps)]
         with out.open("wb") as stdout, errlog.open("wb") as stderr:
             proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=stderr, env=cli_env())
         started.append(proc)

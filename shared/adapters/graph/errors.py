@@ -8,8 +8,10 @@ Hosts dead-letter the message on first delivery and record the cause on the run 
 
 from __future__ import annotations
 
+from shared.errors import Permanent
 
-class GraphAccessDenied(Exception):
+
+class GraphAccessDenied(Permanent):
     """401/403 from Graph, or no token: permanent for this configuration."""
 
     def __init__(self, app_id: str, status: int | None, detail: str = "") -> None:
