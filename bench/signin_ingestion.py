@@ -149,7 +149,7 @@ def main() -> None:
     print(f"lag beyond arrival, {late_n} late records counted in the run: p50 {late50:.0f}  max {late_max:.0f}")
     print(f"ingest runs {r['runs']} (longest {r['run_s_max']:.1f} simulated s), reporting requests "
           f"{r['requests']}, 429s seen {r['throttled']} (emulator counted {r['emulator_429']})")  # fmt: skip
-    kept_up = worst < 60 and r["missed"] == 0 and r["double_counted"] == 0
+    kept_up = r["counted"] > 0 and worst < 60 and r["missed"] == 0 and r["double_counted"] == 0
     print(f"keeps up: {'yes' if kept_up else 'NO'} (on-time max lag < 60 s, missed 0, double counted 0) · "
           f"{time.monotonic() - started:.0f} s real")  # fmt: skip
 
