@@ -50,6 +50,7 @@ var queueNames = {
   importChunks: 'import-chunks'
   runEvents: 'run-events'
   legacyChanges: 'legacy-changes'
+  alerts: 'alerts'
 }
 
 // Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
@@ -198,6 +199,13 @@ resource legacyChanges 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-previe
   properties: union(commonQueueProperties, { requiresSession: true })
 }
 
+// dispatch_alert's queue: one AlertRaised per (alert key, window); the stage notifies once however often delivered.
+resource alerts 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.alerts
+  properties: commonQueueProperties
+}
+
 // ---------------------------------------------------------------- key vault
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -284,6 +292,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
         { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
         { name: 'SYNC_TABLE', value: syncTable.name }
+        { name: 'ALERTS_QUEUE', value: alerts.name }
+        // Timer schedules: the host resolves %SETTING% from app settings itself (no default), so each is set here.
+        { name: 'SYNC_SCHEDULE', value: '0 */1 * * * *' }
+        { name: 'SIGNIN_INGEST_SCHEDULE', value: '0 */5 * * * *' }
         { name: 'MAX_DELIVERY_COUNT', value: string(maxDeliveryCount) }
         { name: 'STORAGE_ACCOUNT_URL', value: storage.properties.primaryEndpoints.blob }
         { name: 'TABLES_ACCOUNT_URL', value: storage.properties.primaryEndpoints.table }

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     SYNC_DELETE_POLICY: Literal["delete", "disable"] = "delete"
     SYNC_NO_HASH_PASSWORD_POLICY: Literal["force_reset", "leave"] = "force_reset"
     SYNC_MAX_ATTEMPTS: int = Field(default=8, ge=1)
+    # Cutover monitoring (ingest sign-ins → alerts → dispatch alert); see docs/monitoring.md
+    SIGNIN_INGEST_SCHEDULE: str = "0 */5 * * * *"  # Azure: ingest_signins' timer (NCRONTAB)
+    ALERTS_QUEUE: str = "alerts"
+    ALERT_WEBHOOK_URL: SecretStr | None = None  # Teams/Slack-style incoming webhook; none: alerts are only recorded
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)

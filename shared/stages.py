@@ -19,10 +19,20 @@ from shared.errors import PoisonMessage
 from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
 from shared.handlers.track_run import track_run
-from shared.messages import ChunkImported, ExportPlanned, ImportChunk, LegacyChange, PlanExport, RunCompleted
+from shared.messages import (
+    AlertRaised,
+    ChunkImported,
+    ExportPlanned,
+    ImportChunk,
+    LegacyChange,
+    PlanExport,
+    RunCompleted,
+)
+from shared.monitoring.stage import dispatch_alert_stage, ingest_signins_stage
 from shared.sync.stage import apply_change_stage, poll_changes_stage
 
 TriggerKind = Literal["queue", "timer", "http"]
+HostName = Literal["run", "sync", "monitor"]
 # Queue stages: (message, ports, workflow) -> follow-ups. Timer stages: (ports, workflow) -> follow-ups.
 Handler = Callable[..., Awaitable[list[Any]]]
 
@@ -41,7 +51,8 @@ class Stage:
     sessions: bool = False  # queue stages: the queue requires sessions (session id = the ordering key)
     schedule_setting: str | None = None  # timer stages: the app setting holding the NCRONTAB schedule
     route: str | None = None  # HTTP stages: the route under /api/
-    local_host: Literal["run", "sync"] = "run"  # which local host drains this queue: `run`, or `sync`
+    # which local host drains this queue: `run`, `sync`, or `monitor` (`rehearse` runs the monitors in-process)
+    local_host: HostName = "run"
 
     def queue_name(self, settings: Settings) -> str:
         if self.queue_setting is None:
@@ -85,6 +96,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("poll_changes", "timer", poll_changes_stage, schedule_setting="SYNC_SCHEDULE"),
     Stage("apply_change", "queue", apply_change_stage, accepts=(LegacyChange,), queue_setting="LEGACY_CHANGES_QUEUE",
           sessions=True, local_host="sync"),
+    Stage("ingest_signins", "timer", ingest_signins_stage, schedule_setting="SIGNIN_INGEST_SCHEDULE"),
+    Stage("dispatch_alert", "queue", dispatch_alert_stage, accepts=(AlertRaised,), queue_setting="ALERTS_QUEUE",
+          local_host="monitor"),
 )
 # fmt: on
 
@@ -97,6 +111,6 @@ def stage(name: str) -> Stage:
     raise KeyError(f"no stage {name!r}; stages: {', '.join(s.name for s in STAGES)}")
 
 
-def queue_routes(settings: Settings, host: Literal["run", "sync"] = "run") -> Mapping[str, Stage]:
-    """Queue name → the stage that consumes it: what a local host (`run` or `sync`) drains and how it dispatches."""
+def queue_routes(settings: Settings, host: HostName = "run") -> Mapping[str, Stage]:
+    """Queue name → the stage that consumes it: what a local host (`run`, `sync`, `monitor`) drains and routes."""
     return {row.queue_name(settings): row for row in STAGES if row.trigger == "queue" and row.local_host == host}

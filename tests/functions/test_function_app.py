@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import inspect
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import azure.functions as func
 import pytest
 from azure.functions.servicebus import ServiceBusMessage
+from azure.functions.timer import TimerRequest
 
 import function_app
 from shared.bootstrap import AzureRuntime, install_azure_runtime, local_parts
 from shared.handlers.workflow import Workflow
-from shared.messages import ImportChunk, PlanExport
+from shared.messages import AlertRaised, ImportChunk, PlanExport
+from shared.monitoring.metrics import SIGNIN_OUTCOMES, code_label
+from shared.monitoring.sqlite_store import SqliteMonitorStore
 from shared.stages import STAGES, queue_routes, stage
 from tests.conftest import SAMPLE, emulator_stats, settings_for
 
@@ -157,4 +161,62 @@ async def test_each_stage_admits_its_own_message_type(runtime, tmp_path: Path):
     with pytest.raises(LookupError, match="unplanned"):
         await function_named("import_chunk")(sb_message(chunk.model_dump_json().encode(), "unplanned:import:c0"))
     assert not (tmp_path / "runs" / "_poison").exists()
+    await parts.close()
+
+
+def an_alert(window: str = "w1") -> AlertRaised:
+    return AlertRaised(key="jit_errors", window=window, rule="jit_errors", severity=1, summary="JIT errors > 2 %",
+                       value=0.05, threshold=0.02, raised_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+
+
+async def test_dispatch_alert_records_an_alert_once_across_redelivery(runtime, tmp_path: Path):
+    """An AlertRaised on the alerts queue reaches dispatch_alert (no webhook set: recorded, for watch/report)."""
+    _rt, parts, _ = runtime
+    body = an_alert().model_dump_json().encode()
+    for _ in range(2):  # a redelivery of the same alert
+        await function_named("dispatch_alert")(sb_message(body, "monitoring:alert:jit_errors:w1"))
+    store = SqliteMonitorStore(tmp_path / "monitor.db")
+    try:
+        assert [(a.key, a.window) for a in store.alerts()] == [("jit_errors", "w1")]
+    finally:
+        store.close()
+    assert not (tmp_path / "runs" / "_poison").exists()
+    assert parts.queue.counts() == {}
+    await parts.close()
+
+
+async def test_dispatch_alert_parks_any_other_type_and_others_park_an_alert(runtime, tmp_path: Path):
+    _rt, parts, _ = runtime
+    plan = PlanExport(run_id="misrouted", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
+    await function_named("dispatch_alert")(sb_message(plan.model_dump_json().encode(), "misrouted:plan:export"))
+    parked = (tmp_path / "runs" / "_poison" / "alerts" / "misrouted:plan:export.reason").read_text()
+    assert parked.startswith("wrong_type: a PlanExport does not belong here (expects AlertRaised)")
+    assert await parts.ledger.get_run("misrouted") is None
+    await function_named("import_chunk")(sb_message(an_alert().model_dump_json().encode(), "monitoring:alert:x"))
+    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / "monitoring:alert:x.reason").read_text()
+    assert parked.startswith("wrong_type: a AlertRaised does not belong here")
+    assert not (tmp_path / "monitor.db").exists(), "a misrouted message reached the monitor store"
+    assert parts.queue.counts() == {}
+    await parts.close()
+
+
+async def test_ingest_signins_timer_counts_each_arrived_sign_in_once(runtime, tmp_path: Path):
+    """The timer reads the emulator's auditLogs/signIns through the CLI's monitor store; a second run adds none."""
+    _rt, parts, emulator = runtime
+    now = datetime.now(UTC)
+    created = (now - timedelta(minutes=1)).isoformat(timespec="milliseconds")
+    for n, code in enumerate((0, 50126)):
+        record = {"id": f"signin-{n}", "createdDateTime": created, "userId": f"u{n}", "appId": "app-a",
+                  "status": {"errorCode": code}}  # fmt: skip
+        emulator.server.tenant.arrivals.add(record, 0)
+    for _ in range(2):
+        await function_named("ingest_signins")(TimerRequest(past_due=False))
+    store = SqliteMonitorStore(tmp_path / "monitor.db")
+    try:
+        points = await store.points(SIGNIN_OUTCOMES, now - timedelta(hours=1), now + timedelta(hours=1))
+        assert sorted(p.dimensions["code"] for p in points) == sorted(code_label(c) for c in (0, 50126))
+        assert await store.get_cursor("ingest_signins") is not None
+    finally:
+        store.close()
+    assert parts.queue.counts() == {}, "ingestion sends no messages"
     await parts.close()

@@ -8,13 +8,14 @@ requiresSession when the stage is session-enabled) and one app setting `<QUEUE_S
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from shared.config import Settings
 from shared.errors import PoisonMessage
-from shared.messages import ChunkImported, ImportChunk, PlanExport
+from shared.messages import AlertRaised, ChunkImported, ImportChunk, LegacyChange, PlanExport
 from shared.stages import STAGES, queue_routes, stage
 
 BICEP = Path(__file__).resolve().parents[2] / "infra" / "main.bicep"
@@ -82,6 +83,16 @@ def test_stage_names_and_queues_are_unique():
     hosts = {row.local_host for row in queue_rows}
     assert sum(len(queue_routes(Settings(), host)) for host in hosts) == len(queue_rows)
     assert {row.name for row in queue_routes(Settings(), "sync").values()} == {"apply_change"}
+    assert {row.name for row in queue_routes(Settings(), "monitor").values()} == {"dispatch_alert"}
+    assert "alerts" not in queue_routes(Settings()), "the run host would drain the alerts queue"
+
+
+def test_every_timer_schedule_is_an_app_setting_in_bicep():
+    """The Functions host resolves `%SETTING%` from app settings only (pydantic's default is not seen there)."""
+    app_settings = set(re.findall(r"\{ name: '(\w+)', value: ", BICEP.read_text()))
+    timers = {row.schedule_setting for row in STAGES if row.trigger == "timer"}
+    assert {"SYNC_SCHEDULE", "SIGNIN_INGEST_SCHEDULE"} <= timers
+    assert timers - app_settings == set()
 
 
 def test_queue_routes_follow_the_settings():
@@ -97,6 +108,22 @@ def test_a_stage_admits_its_own_types_only():
         stage("import_chunk").admit(PlanExport(run_id="r", source="jsonl", export_ref="secret-path.jsonl"))
     assert caught.value.code == "wrong_type"
     assert "secret-path" not in str(caught.value)
+
+
+def alert() -> AlertRaised:
+    return AlertRaised(key="jit_errors", window="w1", rule="jit_errors", severity=1, summary="JIT errors > 2 %",
+                       value=0.05, threshold=0.02, raised_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+
+
+def test_dispatch_alert_admits_an_alert_and_nothing_else():
+    stage("dispatch_alert").admit(alert())
+    for foreign in (PlanExport(run_id="r", source="jsonl", export_ref="e"),
+                    LegacyChange(run_id="sync-jsonl", source="jsonl", legacy_id="1", change_id="c")):  # fmt: skip
+        with pytest.raises(PoisonMessage, match="does not belong here"):
+            stage("dispatch_alert").admit(foreign)
+    for other in ("plan_export", "import_chunk", "track_run", "apply_change"):
+        with pytest.raises(PoisonMessage, match="AlertRaised does not belong here"):
+            stage(other).admit(alert())
 
 
 def test_an_unknown_stage_names_the_known_ones():
