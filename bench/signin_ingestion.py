@@ -5,7 +5,9 @@ time-scaled (its reporting cap, 5 requests per 10 s per app, and the sign-in log
 it); a producer writes sign-in log records at `--rate` per simulated second, each on the emulator's arrival
 queue with the emulator's own delay model (2–5 min, `late_fraction` up to 30 min). ingest_signins runs every
 `--interval` simulated seconds through the real GraphSignInLog, ReportingLimiter and SqliteMonitorStore.
-Lag = the simulated seconds from a record becoming visible in the log to the run that counted it returning.
+Lag = the simulated seconds from a record becoming visible in the emulator's log (the moment its arrival queue
+entry is due, taken on the emulator's own clock when it queues the record) to the page that counted it being
+committed (ingest_signins counts each page as it arrives).
 Printed: records written, counted, missed (visible before the last sweep could reach them yet not counted),
 double counted, lag p50/p95/max for on-time and late records, requests, 429s from the emulator.
 The late sweep first reads a range when it is 35 simulated minutes old: `missed` is judged only with
@@ -24,6 +26,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,16 @@ async def measure(args: argparse.Namespace, state: Path) -> dict[str, Any]:
     loop = emulator._loop  # the arrival queue belongs to the emulator's loop: add to it there
     end = time.monotonic() + args.minutes * 60 / scale
 
+    def queue(batch: list[tuple[dict[str, Any], float]]) -> None:  # on the emulator's loop, with its clock
+        for record, delay in batch:
+            arrivals.add(record, delay)
+            visible_at[record["id"]] = time.monotonic() + delay
+
+    def on_counted(ids: Sequence[str]) -> None:
+        at = time.monotonic()
+        for sign_in in ids:
+            lags.setdefault(sign_in, max(0.0, (at - visible_at[sign_in]) * scale))
+
     async def produce() -> None:
         written_until = time.monotonic()
         while (now := time.monotonic()) < end:
@@ -73,11 +86,10 @@ async def measure(args: argparse.Namespace, state: Path) -> dict[str, Any]:
                     record = {"id": str(uuid.uuid4()), "userId": str(uuid.uuid4()), "appId": "app-a",
                               "createdDateTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
                               "status": {"errorCode": 0 if rng.random() < 0.9 else 50126}}  # fmt: skip
-                    visible_at[record["id"]] = now + delay
                     if is_late:
                         late.add(record["id"])
                     batch.append((record, delay))
-                loop.call_soon_threadsafe(lambda b=batch: [arrivals.add(r, d) for r, d in b])
+                loop.call_soon_threadsafe(queue, batch)
             await asyncio.sleep(0.02)
 
     store = SqliteMonitorStore(state / "monitor.db")
@@ -88,7 +100,7 @@ async def measure(args: argparse.Namespace, state: Path) -> dict[str, Any]:
             return emulator_token(READER_APP).token
 
         ports = IngestPorts(GraphSignInLog(client, token), store, ReportingLimiter(4, 10.0 / scale),
-                            MetricSink(TallyTelemetry(), store))  # fmt: skip
+                            MetricSink(TallyTelemetry(), store), on_counted=on_counted)  # fmt: skip
         settings = IngestSettings(overlap_s=35 * 60 / scale, fresh_overlap_s=args.fresh_minutes * 60 / scale,
                                   first_lookback_s=60 / scale, min_slice_s=1 / scale,
                                   backoff_s=2 / scale)  # fmt: skip
@@ -104,7 +116,6 @@ async def measure(args: argparse.Namespace, state: Path) -> dict[str, Any]:
             throttled += result.throttled
             for sign_in in result.new_ids:
                 counted[sign_in] = counted.get(sign_in, 0) + 1
-                lags.setdefault(sign_in, max(0.0, (done - visible_at[sign_in]) * scale))
             await asyncio.sleep(max(0.0, tick + args.interval / scale - time.monotonic()))
         await producer
     store.close()

@@ -6,8 +6,9 @@ an interval, so most sign-ins are counted within one interval of arriving), and 
 [sweep cursor, now - overlap], overlap = the longest arrival delay (30 min) plus one interval: every record is
 read once more after it can no longer arrive, so one up to 30 min late is counted too (R14), while a run re-reads
 only the fresh slice, not 35 minutes of sign-ins (at 50 sign-ins/s that would be ~100 pages, 4 minutes of the
-reporting quota, per run). Ids already counted are dropped (dedupe by sign-in id, committed in one transaction
-with the points, before the cursors move: a crash repeats the read, never a count).
+reporting quota, per run). Ids already counted are dropped (dedupe by sign-in id, committed with the points in
+one transaction per page as it arrives, before the cursors move: a crash repeats the read, never a count; a
+record's lag is its page's, not the run's last page's).
 Every request first takes a ReportingLimiter slot (under 5 / 10 s); a 429 holds for Retry-After and splits the
 slice in two, down to `min_slice_s` (R15). Missed timer runs are covered: the window starts at the cursor.
 """
@@ -15,7 +16,7 @@ slice in two, down to `min_slice_s` (R15). Missed timer runs are covered: the wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -62,6 +63,7 @@ class IngestPorts:
     limiter: ReportingLimiter
     metrics: MetricSink
     flagged_remaining: Callable[[], Awaitable[int | None]] | None = None
+    on_counted: Callable[[Sequence[str]], None] | None = None  # after each page's ids are claimed
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,16 @@ def _parse(value: str) -> datetime:
 
 
 class _Reader:
-    def __init__(self, ports: IngestPorts, settings: IngestSettings) -> None:
+    """Pages one slice after another; each page is counted (deduped, emitted, claimed) as soon as it arrives."""
+
+    def __init__(
+        self, ports: IngestPorts, settings: IngestSettings, count: Callable[[Sequence[SignInRecord]], Awaitable[None]]
+    ) -> None:
         self.ports = ports
         self.settings = settings
+        self.count = count
         self.requests = 0
         self.throttled = 0
-        self.records: dict[str, SignInRecord] = {}
 
     async def read_slice(self, since: datetime, until: datetime) -> None:
         link: str | None = None
@@ -108,8 +114,7 @@ class _Reader:
                     await self.read_slice(since, middle)
                     return
                 continue  # narrowest slice: the same request again, after the hold
-            for record in page.records:
-                self.records[record.id] = record
+            await self.count(page.records)
             link = page.next_link
             if link is None:
                 return
@@ -125,29 +130,44 @@ async def ingest_signins(now: datetime, ports: IngestPorts, settings: IngestSett
     sweep_since = _parse(swept) if swept else start - overlap
     sweep_until = max(sweep_since, min(now - overlap, start - fresh))
     since, until = min(start - fresh, sweep_since), now
-    reader = _Reader(ports, settings)
+    read: set[str] = set()
+    new_ids: list[str] = []
+    users: list[tuple[int, int]] = []
+
+    async def count(records: Sequence[SignInRecord]) -> None:
+        # Ids and their points in one transaction per page: a crash repeats the read (the cursor has not moved),
+        # and the repeat finds every id already claimed. Counting per page, not per run, keeps the lag of a
+        # record to the page that carries it, not the run's last page (several limiter waits later).
+        read.update(r.id for r in records)
+        unseen = await ports.store.unseen([r.id for r in records])
+        new = sorted((r for r in records if r.id in unseen), key=lambda r: r.created)
+        if not new:
+            return
+        users.append(await _emit_sign_ins(new, now, ports, settings))
+        await ports.store.claim_sign_ins([SeenSignIn(r.id, r.created) for r in new], ports.metrics.take())
+        ids = tuple(r.id for r in new)
+        new_ids.extend(ids)
+        if ports.on_counted is not None:
+            ports.on_counted(ids)
+
+    reader = _Reader(ports, settings, count)
     await reader.read_slice(start - fresh, until)
     if fresh < overlap and sweep_until > sweep_since:
         await reader.read_slice(sweep_since, sweep_until)
-    records = list(reader.records.values())
-    new_ids = await ports.store.unseen([r.id for r in records])
-    new = sorted((r for r in records if r.id in new_ids), key=lambda r: r.created)
-    await _emit(new, now, ports, settings, reader.throttled)
-    # Ids and their points in one transaction, then the cursor: a crash before it repeats the read, and the
-    # repeat finds every id already claimed.
-    await ports.store.claim_sign_ins([SeenSignIn(r.id, r.created) for r in new], ports.metrics.take())
+    await _emit_run(users[-1] if users else await ports.store.note_users([], []), now, ports, reader.throttled)
+    await ports.store.claim_sign_ins([], ports.metrics.take())
     await ports.store.put_cursor(CURSOR, _iso(until))
     await ports.store.put_cursor(SWEEP_CURSOR, _iso(sweep_until))
     await ports.store.forget_sign_ins_before(sweep_until - overlap)
     result = IngestResult(
         since,
         until,
-        len(records),
-        len(new),
-        len(records) - len(new),
+        len(read),
+        len(new_ids),
+        len(read) - len(new_ids),
         reader.requests,
         reader.throttled,
-        tuple(r.id for r in new),
+        tuple(new_ids),
     )
     logger.info(
         "ingest sign-ins: %d read, %d new, %d requests, %d throttled",
@@ -159,9 +179,10 @@ async def ingest_signins(now: datetime, ports: IngestPorts, settings: IngestSett
     return result
 
 
-async def _emit(
-    new: list[SignInRecord], now: datetime, ports: IngestPorts, settings: IngestSettings, throttled: int
-) -> None:
+async def _emit_sign_ins(
+    new: Sequence[SignInRecord], now: datetime, ports: IngestPorts, settings: IngestSettings
+) -> tuple[int, int]:
+    """The points of newly counted sign-ins; returns (users who signed in since cutover, of them migrated)."""
     metrics = ports.metrics
     attempted: list[str] = []
     succeeded: list[str] = []
@@ -188,7 +209,12 @@ async def _emit(
             attempted.append(record.user_id)
             if code == 0:
                 succeeded.append(record.user_id)
-    tried, migrated = await ports.store.note_users(attempted, succeeded)
+    return await ports.store.note_users(attempted, succeeded)
+
+
+async def _emit_run(users: tuple[int, int], now: datetime, ports: IngestPorts, throttled: int) -> None:
+    metrics = ports.metrics
+    tried, migrated = users
     metrics.gauge(ACTIVE_USERS, tried, at=now)
     metrics.gauge(MIGRATED_ACTIVE_USERS, migrated, at=now)
     if ports.flagged_remaining is not None:
