@@ -143,8 +143,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=18.0, help="simulated minutes (> 35: the sweep too)")
     parser.add_argument("--time-scale", type=float, default=10.0)
     parser.add_argument("--interval", type=float, default=30.0, help="simulated seconds between ingest runs")
-    parser.add_argument("--fresh-minutes", type=float, default=5.5,
-                        help="fresh slice: the 5-min arrival delay + one interval; >= 35: one slice")
+    parser.add_argument("--fresh-minutes", type=float, default=5.1,
+                        help="fresh slice back from the last run's start: the emulator's longest on-time arrival "
+                             "delay (5 min) + 6 s; >= 35: one slice")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     started = time.monotonic()

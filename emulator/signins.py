@@ -7,6 +7,7 @@ The reporting quota (5 requests / 10 s per app) is enforced by the throttle, not
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from emulator.context import Reply, RequestContext
@@ -30,9 +31,16 @@ def list_sign_ins(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
     page: list[SignIn] = []
     more = False
     boundary_key = (parse_iso(boundary[0]), boundary[1]) if boundary else None
-    for sign_in in reversed(tenant.state.sign_ins):
-        if boundary_key is not None and sign_in.key >= boundary_key:
-            continue
+    records = tenant.state.sign_ins  # sorted by (createdDateTime, id): start at the boundary, stop below the range
+    end = len(records)
+    if boundary_key is not None:
+        end = bisect.bisect_left(records, boundary_key, key=lambda s: s.key)
+    if criteria.upper is not None:
+        end = min(end, bisect.bisect_right(records, criteria.upper, key=lambda s: s.created))
+    for index in range(end - 1, -1, -1):
+        sign_in = records[index]
+        if criteria.lower is not None and sign_in.created < criteria.lower:
+            break
         if not criteria.in_range(sign_in.created) or not criteria.matches_fields(sign_in.data):
             continue
         if len(page) == top:
