@@ -97,7 +97,7 @@ def test_a_run_on_a_changed_export_does_not_finish_the_abandoned_run(tmp_path, e
     assert set(ids) >= kept
     assert len([i for i in ids if i not in kept]) <= made_by_old_run  # nothing more of the old run was created
     status = cli.run(["status", "--state", str(state)], timeout=60)
-    assert f"{old_run} (jsonl) abandoned" in status.stdout
+    assert f"{old_run}: abandoned" in status.stdout, status.stdout
 
 
 def test_r30_a_second_run_on_one_state_refuses_clearly_duplicates_0_corrupt_0(tmp_path, emulator_process, cli: Cli):
