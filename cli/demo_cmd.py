@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -119,9 +120,17 @@ def print_resolutions(out: Console, stats: dict[str, Any], continued: int, run: 
 
 
 def cli_hint() -> str:
-    """How to call the CLI from the user's shell: the venv's script unless it is already on PATH."""
-    venv_script = Path(".venv") / "bin" / "ciam-migrate"
-    on_path = shutil.which("ciam-migrate")
-    if on_path and Path(on_path).resolve() == venv_script.resolve():
+    """How to call the CLI from the user's shell: the script that is running, unless it is already on PATH."""
+    running = Path(sys.argv[0]) if sys.argv and Path(sys.argv[0]).name == "ciam-migrate" else None
+    if running is None:
+        venv_script = Path(".venv") / "bin" / "ciam-migrate"
+        running = venv_script if venv_script.exists() else None
+    if running is None:
         return "ciam-migrate"
-    return str(venv_script) if venv_script.exists() else "ciam-migrate"
+    on_path = shutil.which("ciam-migrate")
+    if on_path and Path(on_path).resolve() == running.resolve():
+        return "ciam-migrate"
+    try:
+        return str(running.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(running.resolve())
