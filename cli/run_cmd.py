@@ -245,7 +245,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         live = source == "b2c" and graph_url_of(export) is not None  # a B2C tenant read through Graph
-        if not live and not export.is_file():
+        folder = source == "keycloak" and export.is_dir()  # a realm exported as <realm>-users-N.json files
+        if not live and not folder and not export.is_file():
             typer.echo(f"error: {export}: no such file", err=True)
             raise typer.Exit(EXIT_USAGE)
         if blockers:  # the plan's blocking constraints, before any state or tenant write

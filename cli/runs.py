@@ -38,6 +38,9 @@ def export_fingerprint(source: str, path: Path) -> str:
     graph_url = graph_url_of(path) if source == "b2c" else None
     if graph_url is not None:  # a live tenant: the same URL is the same export
         key = f"{source}|{graph_url}"
+    elif path.is_dir():  # a folder export (keycloak users-N files): a file added, removed or changed is another export
+        members = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
+        key = f"{source}|{path.resolve()}|{members}"
     else:
         stat = path.stat()
         key = f"{source}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
