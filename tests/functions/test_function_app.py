@@ -121,6 +121,11 @@ async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Pat
     await parts.close()
 
 
+def parked_reason(state: Path, queue: str, message_id: str) -> str:
+    """Why the local host parked `message_id` from `queue` as poison (its .reason file)."""
+    return (state / "runs" / "_poison" / queue / f"{message_id}.reason").read_text()
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -134,7 +139,7 @@ async def test_poison_message_is_parked_on_first_delivery_without_its_content(ru
     """R7: the invocation returns normally (no redelivery) and the parked reason holds no message content."""
     rt, parts, _ = runtime
     await function_named("import_chunk")(sb_message(body, f"poison-{code}"))
-    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / f"poison-{code}.reason").read_text()
+    parked = parked_reason(tmp_path, "import-chunks", f"poison-{code}")
     assert parked.startswith(code)
     assert "xxxx" not in parked and "not json" not in parked
     assert any(name == "poison_messages" and ("code", code) in attrs for name, attrs in rt.ports.telemetry.counts)
@@ -147,7 +152,7 @@ async def test_a_message_on_another_stages_queue_is_parked_not_handled(runtime, 
     _rt, parts, _ = runtime
     plan = PlanExport(run_id="wrong-queue", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
     await function_named("import_chunk")(sb_message(plan.model_dump_json().encode(), "wrong-queue:plan:export"))
-    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / "wrong-queue:plan:export.reason").read_text()
+    parked = parked_reason(tmp_path, "import-chunks", "wrong-queue:plan:export")
     assert parked.startswith("wrong_type: a PlanExport does not belong here")
     assert await parts.ledger.get_run("wrong-queue") is None, "the plan stage ran on the import queue"
     assert parts.queue.counts() == {}
@@ -189,11 +194,11 @@ async def test_dispatch_alert_parks_any_other_type_and_others_park_an_alert(runt
     _rt, parts, _ = runtime
     plan = PlanExport(run_id="misrouted", source="jsonl", export_ref=str(SAMPLE), chunk_size=100)
     await function_named("dispatch_alert")(sb_message(plan.model_dump_json().encode(), "misrouted:plan:export"))
-    parked = (tmp_path / "runs" / "_poison" / "alerts" / "misrouted:plan:export.reason").read_text()
+    parked = parked_reason(tmp_path, "alerts", "misrouted:plan:export")
     assert parked.startswith("wrong_type: a PlanExport does not belong here (expects AlertRaised)")
     assert await parts.ledger.get_run("misrouted") is None
     await function_named("import_chunk")(sb_message(an_alert().model_dump_json().encode(), "monitoring:alert:x"))
-    parked = (tmp_path / "runs" / "_poison" / "import-chunks" / "monitoring:alert:x.reason").read_text()
+    parked = parked_reason(tmp_path, "import-chunks", "monitoring:alert:x")
     assert parked.startswith("wrong_type: a AlertRaised does not belong here")
     assert not (tmp_path / "monitor.db").exists(), "a misrouted message reached the monitor store"
     assert parts.queue.counts() == {}
