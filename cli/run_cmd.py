@@ -244,11 +244,8 @@ def register(app: typer.Typer) -> None:
         except (UnknownSource, ProfileError, UnreadableExport, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
+        # A missing or unreadable export was already refused by the reader (check_export, constraint_blockers).
         live = source == "b2c" and graph_url_of(export) is not None  # a B2C tenant read through Graph
-        folder = source == "keycloak" and export.is_dir()  # a realm exported as <realm>-users-N.json files
-        if not live and not folder and not export.is_file():
-            typer.echo(f"error: {export}: no such file", err=True)
-            raise typer.Exit(EXIT_USAGE)
         if blockers:  # the plan's blocking constraints, before any state or tenant write
             for line in blockers:
                 typer.echo(line, err=True)
