@@ -9,6 +9,7 @@ Transient
   RunNotFound          a chunk reported for a run the ledger has not stored yet (both ledgers; the chunk is kept)
   LedgerContention     a run's tally kept changing under concurrent trackers (Table ledger)
   QuotaContention      a shared write-quota bucket kept changing under concurrent instances (Table quota store)
+  SyncStoreContention  a sync store row (poll lease, counter, drop record) kept changing under concurrent instances
 Permanent
   PoisonMessage        a delivered message no stage can handle: bad JSON, unknown or wrong type, oversized
   OversizedMessage     a producer built an envelope above MAX_MESSAGE_BYTES (send a claim check instead)
@@ -61,6 +62,10 @@ class LedgerContention(Transient, RuntimeError):
 
 class QuotaContention(Transient, RuntimeError):
     """A shared write-quota bucket kept changing under us: let the message be redelivered."""
+
+
+class SyncStoreContention(Transient, RuntimeError):
+    """A sync store row (lease, counter, drop record) kept changing under us: redeliver, nothing was lost."""
 
 
 class ExtensionTypeConflict(Permanent, ValueError):

@@ -4,29 +4,33 @@ ledger's (SYNC_TABLE).
 Partitions: `fp|<source>` one row per user (fingerprint JSON), `conflict|<source>` one row per conflict (RowKey
 = its digest, so a repeat is a no-op insert), `cursor` and `lease` one row per source, `count|<source>` one row
 per counter, `drop|<source>` one row per user (the highest-seq sealed record). The poll lease and the counters
-and drop records are ETag-checked read-modify-writes, so several instances never both hold a lease, lose a
-count or keep a lower seq.
+and drop records are ETag-checked read-modify-writes (shared.adapters.tables.retry_on_etag; writers of one row
+in one process take turns), so several instances never both hold a lease, lose a count or keep a lower seq. A
+row still contended after RETRIES attempts raises SyncStoreContention (transient: the message is redelivered);
+nothing is ever dropped silently.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.adapters.tables import escape_key
+from shared.adapters.tables import escape_key, if_unchanged, retry_on_etag
+from shared.errors import SyncStoreContention
 from shared.sync.model import Conflict, CursorState, Fingerprint
 from shared.sync.sqlite_store import conflict_key
 from shared.sync.store import DropRecord
 
-RETRIES = 20
+RETRIES = 40
+T = TypeVar("T")
 
 
 def _partition(kind: str, source: str) -> str:
@@ -36,6 +40,7 @@ def _partition(kind: str, source: str) -> str:
 class TableSyncStore:
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     @classmethod
     def from_connection_string(cls, connection_string: str, table_name: str) -> TableSyncStore:
@@ -57,11 +62,25 @@ class TableSyncStore:
         await self._table.close()
 
     async def _get(self, partition: str, row: str) -> dict[str, Any] | None:
+        entity = await self._point(partition, row)
+        return None if entity is None else dict(entity)
+
+    async def _point(self, partition: str, row: str) -> TableEntity | None:
         try:
-            entity = await self._table.get_entity(partition, row)
+            return await self._table.get_entity(partition, row)
         except ResourceNotFoundError:
             return None
-        return dict(entity)
+
+    def _row_lock(self, partition: str, row: str) -> asyncio.Lock:
+        """Writers of one row in this process take turns, so ETag retries only happen between instances."""
+        return self._locks.setdefault((partition, row), asyncio.Lock())
+
+    @staticmethod
+    async def _contended_retry(attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        return await retry_on_etag(
+            attempt, retries=RETRIES, backoff_s=0.02,
+            contended=lambda: SyncStoreContention(f"sync store: {what} still contended after {RETRIES} attempts"),
+        )  # fmt: skip
 
     async def _put(self, partition: str, row: str, **fields: Any) -> None:
         await self._table.upsert_entity({"PartitionKey": partition, "RowKey": row, **fields}, mode=UpdateMode.REPLACE)
@@ -114,26 +133,19 @@ class TableSyncStore:
 
     async def begin_poll(self, source: str, holder: str, now: datetime, lease_until: datetime) -> bool:
         row = escape_key(source)
-        for _ in range(RETRIES):
-            try:
-                entity = await self._table.get_entity("lease", row)
-            except ResourceNotFoundError:
-                try:
-                    await self._table.create_entity({"PartitionKey": "lease", "RowKey": row, "holder": holder,
-                                                     "until": lease_until.isoformat()})  # fmt: skip
-                    return True
-                except ResourceExistsError:
-                    continue
+        wanted = {"holder": holder, "until": lease_until.isoformat()}
+
+        async def attempt() -> bool:
+            entity = await self._point("lease", row)
+            if entity is None:
+                await self._table.create_entity({"PartitionKey": "lease", "RowKey": row, **wanted})  # 409: retried
+                return True
             if entity["holder"] != holder and datetime.fromisoformat(entity["until"]) > now:
                 return False
-            entity["holder"], entity["until"] = holder, lease_until.isoformat()
-            try:
-                await self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=entity.metadata["etag"],
-                                                match_condition=MatchConditions.IfNotModified)  # fmt: skip
-                return True
-            except (ResourceModifiedError, HttpResponseError):
-                continue
-        return False
+            await self._table.update_entity({**entity, **wanted}, **if_unchanged(entity))  # 412: retried
+            return True
+
+        return await self._contended_retry(attempt, f"poll lease of {source}")
 
     async def end_poll(self, source: str, holder: str) -> None:
         row = escape_key(source)
@@ -152,22 +164,16 @@ class TableSyncStore:
                 await self._add(partition, escape_key(name), value)
 
     async def _add(self, partition: str, row: str, value: int) -> None:
-        for _ in range(RETRIES):
-            try:
-                entity = await self._table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                try:
-                    await self._table.create_entity({"PartitionKey": partition, "RowKey": row, "value": value})
-                    return
-                except ResourceExistsError:
-                    continue
-            entity["value"] = int(entity["value"]) + value
-            try:
-                await self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=entity.metadata["etag"],
-                                                match_condition=MatchConditions.IfNotModified)  # fmt: skip
-                return
-            except (ResourceModifiedError, HttpResponseError):
-                continue
+        async def attempt() -> None:
+            entity = await self._point(partition, row)
+            if entity is None:
+                await self._table.create_entity({"PartitionKey": partition, "RowKey": row, "value": value})
+            else:
+                await self._table.update_entity({**entity, "value": int(entity["value"]) + value},
+                                                **if_unchanged(entity))  # fmt: skip
+
+        async with self._row_lock(partition, row):
+            await self._contended_retry(attempt, f"counter {row}")
 
     async def counters(self, source: str) -> dict[str, int]:
         query = self._table.query_entities("PartitionKey eq @p", parameters={"p": _partition("count", source)})
@@ -183,24 +189,16 @@ class TableSyncStore:
     async def _keep_highest(self, record: DropRecord) -> None:
         partition, row = _partition("drop", record.source), escape_key(record.legacy_id)
         fields = {"legacy_id": record.legacy_id, "seq": record.seq, "op": record.op, "sealed": record.sealed}
-        for _ in range(RETRIES):
-            try:
-                entity = await self._table.get_entity(partition, row)
-            except ResourceNotFoundError:
-                try:
-                    await self._table.create_entity({"PartitionKey": partition, "RowKey": row, **fields})
-                    return
-                except ResourceExistsError:
-                    continue
-            if int(entity["seq"]) >= record.seq:
-                return
-            entity.update(fields)
-            try:
-                await self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=entity.metadata["etag"],
-                                                match_condition=MatchConditions.IfNotModified)  # fmt: skip
-                return
-            except (ResourceModifiedError, HttpResponseError):
-                continue
+
+        async def attempt() -> None:
+            entity = await self._point(partition, row)
+            if entity is None:
+                await self._table.create_entity({"PartitionKey": partition, "RowKey": row, **fields})
+            elif int(entity["seq"]) < record.seq:
+                await self._table.update_entity({**entity, **fields}, **if_unchanged(entity))
+
+        async with self._row_lock(partition, row):
+            await self._contended_retry(attempt, f"drop record of one {record.source} user")
 
     async def get_drop_record(self, source: str, legacy_id: str) -> DropRecord | None:
         row = await self._get(_partition("drop", source), escape_key(legacy_id))

@@ -84,3 +84,27 @@ async def test_the_drop_keeps_the_highest_seq_per_user(store: SyncStore) -> None
     got = await store.get_drop_record("jsonl", AWKWARD)
     assert got is not None and (got.seq, got.op) == (7, "delete")
     assert await store.get_drop_record("jsonl", "nobody") is None
+
+
+@pytest.mark.azurite
+async def test_no_increment_or_drop_record_lost_under_concurrent_instances(azurite_connection_string: str) -> None:
+    """4 instances (own clients, as 4 Functions hosts) × 30 concurrent writers on one counter row and one drop row:
+    every increment counts and the highest seq stays. The hand-written loops this replaced gave up after 20
+    attempts and dropped the write silently."""
+    name = f"t{uuid.uuid4().hex}"
+    tables = [TableClient.from_connection_string(azurite_connection_string, name) for _ in range(4)]
+    await tables[0].create_table()
+    stores = [TableSyncStore(t) for t in tables]
+    try:
+        writers = [(n, stores[n % 4]) for n in range(120)]
+        await asyncio.gather(
+            *(s.bump("auth0", {"applied": 1, "created": 2}) for _, s in writers),
+            *(s.put_drop_records([DropRecord("jsonl", "u1", n, "update", b"x")]) for n, s in writers),
+        )
+        assert await stores[0].counters("auth0") == {"applied": 120, "created": 240}
+        got = await stores[1].get_drop_record("jsonl", "u1")
+        assert got is not None and got.seq == 119
+    finally:
+        await tables[0].delete_table()
+        for t in tables:
+            await t.close()
