@@ -19,6 +19,7 @@ from cli import (
     run_cmd,
     sync_cmd,
     watch_cmd,
+    waves_cmd,
 )
 
 app = typer.Typer(
@@ -28,7 +29,7 @@ app = typer.Typer(
     help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
 )
 for module in (demo_cmd, plan_cmd, run_cmd, doctor_cmd, sync_cmd, jit_cmd, emulator_cmd, rehearse_cmd, watch_cmd,
-               report_cmd):
+               report_cmd, waves_cmd):
     module.register(app)
 
 

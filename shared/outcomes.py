@@ -48,6 +48,17 @@ class LedgerEntry(BaseModel):
     create_sent: bool = False  # a create for this user left the process at least once (ours until proven otherwise)
 
 
+class Creation(BaseModel):
+    """A user a run created (not one it found already present): what `rollback` may delete."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    legacy_id: str
+    run_id: str
+    object_id: str
+
+
 class RunState(BaseModel):
     """A run as the tracker sees it. Complete exactly when every planned chunk has reported."""
 
@@ -60,6 +71,9 @@ class RunState(BaseModel):
     mapping: MappingOptions | None = None  # as planned (types inferred included): every chunk maps the same way
     error: str | None = None  # set when the export could not be read at all
     abandoned_at: datetime | None = None  # `run --abandon`: its open chunks were cancelled, it never finishes
+    wave: int | None = None  # `run --wave N`: only that wave's users were planned
+    other_wave: int = 0  # records of the export that belong to another wave (not written, not rejected)
+    rolled_back_at: datetime | None = None  # `rollback` deleted the users this run created
     total: int | None = None
     rejected: int | None = None
     reject_reasons: dict[str, int] = {}
@@ -78,4 +92,4 @@ class RunState(BaseModel):
         return self.chunks is not None and self.chunks_reported >= self.chunks
 
 
-__all__ = ["LedgerEntry", "Outcome", "RejectedRecord", "RunState"]
+__all__ = ["Creation", "LedgerEntry", "Outcome", "RejectedRecord", "RunState"]

@@ -16,9 +16,10 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from shared.messages import ChunkImported, Envelope
-from shared.outcomes import LedgerEntry, RunState
+from shared.outcomes import Creation, LedgerEntry, RunState
 from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
 from shared.sources.base import SourceItem, SourceOptions
+from shared.waves import WavePlan
 
 ChunkEntry = SourceRecord  # one user inside a chunk, with its export line: the type readers yield
 
@@ -71,6 +72,14 @@ class Ledger(Protocol):
         """Idempotent by (run_id, chunk_id): a redelivered result is counted once."""
 
     async def list_runs(self) -> list[RunState]: ...
+    async def creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
+        """The users these runs created (never the ones they found already present), in a stable order."""
+
+    async def forget(self, creations: Sequence[Creation]) -> None:
+        """Drop these users' rows and creations (rollback's last step): a later run creates them again."""
+
+    async def save_wave_plan(self, plan: WavePlan) -> None: ...
+    async def get_wave_plan(self) -> WavePlan | None: ...
 
 
 CreateStatus = Literal["created", "conflict", "throttled", "transient", "rejected"]

@@ -5,6 +5,8 @@ a few single-partition queries and record() is batched into 100-op transactions;
 per run; `run|<run_id>` holds one row per reported chunk plus the run's `tally`, the sum of those
 chunk rows. record_chunk inserts the chunk row and rewrites the tally (ETag-checked) in one
 transaction, so a redelivered ChunkImported is counted once and concurrent trackers never lose a count.
+`created|<source>` holds one row per user a run created (written with its `created` row, never by an
+already-present one): what `rollback` deletes; `forget` removes both rows. `waves` holds the wave plan.
 
 Errors (shared/errors.py): `RunNotFound` (record_chunk for a run never saved: the chunk is kept, redeliver later);
 `LedgerContention` (the tally stayed contended through every retry: transient, redeliver).
@@ -28,7 +30,8 @@ from pydantic import BaseModel
 
 from shared.errors import LedgerContention, RunNotFound
 from shared.messages import ChunkImported
-from shared.outcomes import LedgerEntry, RunState
+from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
+from shared.waves import WavePlan
 
 MAX_BATCH = 100  # Table transactions: at most 100 operations, all in one partition
 # Table $filter allows at most 15 comparisons: one for the PartitionKey, 14 for RowKeys.
@@ -42,6 +45,7 @@ TALLY_RETRIES = 40
 
 JSON_SUFFIX = "__json"  # Table has no map/list type: such fields are stored as JSON text
 RUNS_PARTITION = "runs"
+WAVES_PARTITION, WAVE_PLAN_ROW = "waves", "plan"
 TALLY_ROW = "tally"
 _TALLY_FIELDS = ("chunks_reported", "created", "already_present", "failed")
 _PLAN_FIELDS = tuple(f for f in RunState.model_fields if f not in _TALLY_FIELDS)
@@ -68,6 +72,10 @@ def _needs_escape(ch: str) -> bool:
 
 def user_partition(source: str) -> str:
     return f"user|{escape_key(source)}"
+
+
+def created_partition(source: str) -> str:
+    return f"created|{escape_key(source)}"
 
 
 def run_partition(run_id: str) -> str:
@@ -128,9 +136,13 @@ class TableLedger:
 
     async def record(self, entries: Sequence[LedgerEntry]) -> None:
         # One transaction may not touch a row twice: the last write for a user wins, as in a loop of upserts.
+        # Creation rows first: a crash after them leaves a user rollback can still find (its object id is known).
+        await self._upsert_rows([_creation_row(e) for e in entries if e.outcome == Outcome.CREATED and e.object_id])
+        await self._upsert_rows([_entry_row(entry) for entry in entries])
+
+    async def _upsert_rows(self, entity_rows: Sequence[dict[str, Any]]) -> None:
         rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for entry in entries:
-            row = _entry_row(entry)
+        for row in entity_rows:
             rows[(row["PartitionKey"], row["RowKey"])] = row
         by_partition: dict[str, list[dict[str, Any]]] = {}
         for (partition, _), row in rows.items():
@@ -152,6 +164,38 @@ class TableLedger:
             query = "PartitionKey ge 'user|' and PartitionKey lt 'user}' and run_id eq @run"
         async for entity in self._table.query_entities(query, parameters=params):
             yield _entry_from(entity)
+
+    # Rollback and waves
+
+    async def creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
+        found: list[Creation] = []
+        for run_id in run_ids:
+            query = "PartitionKey ge 'created|' and PartitionKey lt 'created}' and run_id eq @run"
+            found += [
+                Creation.model_validate(_pick(e, Creation.model_fields))
+                async for e in self._table.query_entities(query, parameters={"run": run_id})
+            ]
+        return sorted(found, key=lambda c: (c.run_id, c.source, c.legacy_id))
+
+    async def forget(self, creations: Sequence[Creation]) -> None:
+        """Each user's row, then its creation row: a crash in between leaves the creation, so a rerun redoes it."""
+
+        async def drop(partition: str, row: str) -> None:
+            async with self._limit:
+                with suppress(ResourceNotFoundError):
+                    await self._table.delete_entity(partition, row)
+
+        for c in creations:
+            await drop(user_partition(c.source), escape_key(c.legacy_id))
+            await drop(created_partition(c.source), escape_key(c.legacy_id))
+
+    async def save_wave_plan(self, plan: WavePlan) -> None:
+        row = {"PartitionKey": WAVES_PARTITION, "RowKey": WAVE_PLAN_ROW, "plan" + JSON_SUFFIX: plan.model_dump_json()}
+        await self._table.upsert_entity(row, mode=UpdateMode.REPLACE)
+
+    async def get_wave_plan(self) -> WavePlan | None:
+        row = await self._point_read(WAVES_PARTITION, WAVE_PLAN_ROW)
+        return None if row is None else WavePlan.model_validate_json(row["plan" + JSON_SUFFIX])
 
     # Runs
 
@@ -270,6 +314,13 @@ def _entry_row(entry: LedgerEntry) -> dict[str, Any]:
     if entry.message is not None and len(entry.message) > MAX_MESSAGE_CHARS:
         row["message"] = entry.message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"PartitionKey": user_partition(entry.source), "RowKey": escape_key(entry.legacy_id), **row}
+
+
+def _creation_row(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "PartitionKey": created_partition(entry.source), "RowKey": escape_key(entry.legacy_id),
+        "source": entry.source, "legacy_id": entry.legacy_id, "run_id": entry.run_id, "object_id": entry.object_id,
+    }  # fmt: skip
 
 
 def _entry_from(entity: Mapping[str, Any]) -> LedgerEntry:

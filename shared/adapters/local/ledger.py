@@ -2,6 +2,10 @@
 
 `record_chunk` stores a chunk's result under (run_id, chunk_id) with INSERT OR REPLACE, so a
 redelivered ChunkImported is counted once; run totals are always summed from the stored results.
+`creations` remembers which run created each user (written with the `created` row, in the same
+transaction; kept when a later run counts the user as already present): what `rollback` deletes.
+`forget` drops a user's row and its creation (rollback's last step), so a later run creates it again.
+The wave plan is one row (`waves plan` replaces it).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from pathlib import Path
 from shared.adapters.local.db import connect
 from shared.errors import RunNotFound
 from shared.messages import ChunkImported
-from shared.outcomes import LedgerEntry, Outcome, RunState
+from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
+from shared.waves import WavePlan
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -32,6 +37,15 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run_id, line);
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS creations (
+    source TEXT NOT NULL,
+    legacy_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    PRIMARY KEY (source, legacy_id)
+);
+CREATE INDEX IF NOT EXISTS creations_run ON creations(run_id);
+CREATE TABLE IF NOT EXISTS wave_plan (id INTEGER PRIMARY KEY CHECK (id = 1), plan TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunk_results (
     run_id TEXT NOT NULL,
     chunk_id TEXT NOT NULL,
@@ -98,9 +112,18 @@ class SqliteLedger:
             )
             for e in entries
         ]  # fmt: skip
+        created = [
+            (e.source, e.legacy_id, e.run_id, e.object_id)
+            for e in entries
+            if e.outcome == Outcome.CREATED and e.object_id
+        ]
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            # The first run to create a user keeps it: a redelivery of that run's chunk writes the same row.
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO creations(source, legacy_id, run_id, object_id) VALUES (?,?,?,?)", created
+            )
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -146,3 +169,32 @@ class SqliteLedger:
         return run.model_copy(
             update={"chunks_reported": row[0], "created": row[1], "already_present": row[2], "failed": row[3]}
         )
+
+    # Rollback and waves
+
+    async def creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
+        marks = ",".join("?" * len(run_ids))
+        rows = self._conn.execute(
+            f"SELECT source, legacy_id, run_id, object_id FROM creations WHERE run_id IN ({marks}) "
+            "ORDER BY run_id, source, legacy_id",
+            tuple(run_ids),
+        ).fetchall()
+        return [Creation(source=r[0], legacy_id=r[1], run_id=r[2], object_id=r[3]) for r in rows]
+
+    async def forget(self, creations: Sequence[Creation]) -> None:
+        keys = [(c.source, c.legacy_id) for c in creations]
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany("DELETE FROM ledger WHERE source=? AND legacy_id=?", keys)
+            self._conn.executemany("DELETE FROM creations WHERE source=? AND legacy_id=?", keys)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    async def save_wave_plan(self, plan: WavePlan) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO wave_plan(id, plan) VALUES (1, ?)", (plan.model_dump_json(),))
+
+    async def get_wave_plan(self) -> WavePlan | None:
+        row = self._conn.execute("SELECT plan FROM wave_plan WHERE id=1").fetchone()
+        return None if row is None else WavePlan.model_validate_json(row[0])
