@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator import applications, auth_methods, callout_config, delta, directory_audits, signins, users
+from emulator import app_roles, applications, auth_methods, callout_config, delta, directory_audits, signins, users
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.directory_info import route_directory_info
 from emulator.errors import GraphError, bad_request, unsupported_query
+from emulator.groups import route_groups
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 LIST_COST_2 = (("users",), ("applications",), ("users", "delta"))
@@ -81,7 +82,13 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     info = route_directory_info(tenant, ctx, parts)
     if info is not None:
         return info
+    membership = route_groups(tenant, ctx, parts) or app_roles.route_service_principals(tenant, ctx, parts)
+    if membership is not None:
+        return membership
     if head == "users":
+        assignments = app_roles.route_user_assignments(tenant, ctx, parts)
+        if assignments is not None:
+            return assignments
         return _route_users(tenant, ctx, parts, lag=lag)
     if head == "applications" or head.startswith("applications("):
         if head != "applications":  # alternate key: applications(appId='…')

@@ -87,6 +87,11 @@ class TenantState:
         self.applications: dict[str, dict[str, Any]] = {}
         self.extension_properties: dict[str, ExtensionProperty] = {}
         self.auth_methods: dict[str, dict[str, dict[str, Any]]] = {}
+        # groups.py / app_roles.py: members per group as an ordered set (dict keys), assignments per user
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.group_members: dict[str, dict[str, None]] = {}
+        self.service_principals: dict[str, dict[str, Any]] = {}
+        self.app_role_assignments: dict[str, list[dict[str, Any]]] = {}
         self.sign_ins: list[SignIn] = []
         self.sign_in_ids: set[str] = set()
         self.changes: list[tuple[int, str]] = []  # (change seq, user id) for /users/delta
@@ -250,6 +255,10 @@ class TenantState:
             "extensionProperties": [p.to_state() for p in self.extension_properties.values()],
             "authMethods": self.auth_methods,
             "signIns": [s.data for s in self.sign_ins],
+            "groups": list(self.groups.values()),
+            "groupMembers": {g: list(m) for g, m in self.group_members.items()},
+            "servicePrincipals": list(self.service_principals.values()),
+            "appRoleAssignments": self.app_role_assignments,
         }
 
     def load_json(self, payload: dict[str, Any]) -> None:
@@ -270,6 +279,10 @@ class TenantState:
         self.auth_methods = payload.get("authMethods", {})
         for sign_in in payload.get("signIns", []):
             self.add_sign_in(sign_in)
+        self.groups = {g["id"]: g for g in payload.get("groups", [])}
+        self.group_members = {g: dict.fromkeys(m) for g, m in payload.get("groupMembers", {}).items()}
+        self.service_principals = {sp["id"]: sp for sp in payload.get("servicePrincipals", [])}
+        self.app_role_assignments = payload.get("appRoleAssignments", {})
         # A restart invalidates delta tokens, as a lost sync state does in Entra.
         self.expire_delta_tokens()
         self.dirty = False
