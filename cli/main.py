@@ -14,6 +14,7 @@ from cli import (
     emulator_cmd,
     jit_cmd,
     plan_cmd,
+    reconcile_cmd,
     rehearse_cmd,
     report_cmd,
     run_cmd,
@@ -29,7 +30,7 @@ app = typer.Typer(
     help="Migrate customer identities into Microsoft Entra External ID — rehearse offline, resume after a crash.",
 )
 for module in (demo_cmd, plan_cmd, run_cmd, doctor_cmd, sync_cmd, jit_cmd, emulator_cmd, rehearse_cmd, watch_cmd,
-               report_cmd, waves_cmd):
+               report_cmd, waves_cmd, reconcile_cmd):
     module.register(app)
 
 

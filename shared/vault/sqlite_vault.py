@@ -88,6 +88,24 @@ class SqliteCredentialVault:
         opened = await self._open(decoy[0], (decoy[1], decoy[2], decoy[3]))
         return Lookup(None, opened.password_hash)
 
+    def holds_many(self, object_ids: Sequence[str]) -> set[str]:
+        """The ids among `object_ids` that have a stored credential (nothing is unsealed)."""
+        held: set[str] = set()
+        ids = list(object_ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT object_id FROM credentials WHERE object_id IN ({marks})"
+            held.update(str(r[0]) for r in self._db.execute(query, part))
+        return held
+
+    def object_ids(self, after: str = "", limit: int = 1000) -> list[str]:
+        """Stored object ids in order, `limit` at a time after `after` (for paging through the vault)."""
+        rows = self._db.execute(
+            "SELECT object_id FROM credentials WHERE object_id > ? ORDER BY object_id LIMIT ?", (after, limit)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM credentials").fetchone()[0])
 

@@ -56,11 +56,11 @@ async def graph_users(graph_url: str, options: SourceOptions) -> AsyncGenerator[
     client = make_graph_client(graph_url, options.graph_app_id)
     position = 0
     try:
-        page = await _first_page(client, SELECT + list(options.graph_extensions))
+        page = await first_users_page(client, SELECT + list(options.graph_extensions))
         while page is not None:
             for user in page.value or ():
                 position += 1
-                yield graph_user(position, _as_graph_json(user), fieldmap, providers)
+                yield graph_user(position, as_graph_json(user), fieldmap, providers)
             next_link = page.odata_next_link
             page = await client.users.with_url(next_link).get() if next_link else None
     except UnreadableExport:
@@ -87,7 +87,7 @@ def read_b2c_live(graph_url: str, options: SourceOptions) -> Iterator[SourceItem
         loop.close()
 
 
-async def _first_page(client: Any, select: list[str]) -> Any:
+async def first_users_page(client: Any, select: list[str]) -> Any:
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
@@ -95,7 +95,7 @@ async def _first_page(client: Any, select: list[str]) -> Any:
     return await client.users.get(request_configuration=RequestConfiguration(query_parameters=query))
 
 
-def _as_graph_json(user: Any) -> dict[str, Any]:
+def as_graph_json(user: Any) -> dict[str, Any]:
     """The SDK's User model back into Graph's JSON shape, which graph_user() reads."""
     created = user.created_date_time
     data: dict[str, Any] = {
