@@ -30,6 +30,28 @@ FINAL_OUTCOMES = frozenset({Outcome.CREATED, Outcome.ALREADY_PRESENT, Outcome.RE
 SENT_OUTCOMES = frozenset({Outcome.PENDING, Outcome.DEFERRED})  # rows only written once a create was on its way
 
 
+class MethodState(StrEnum):
+    """One MFA method of a user (shared/auth_methods.py keys): pending until Graph holds it or says no."""
+
+    PENDING = "pending"  # planned, or sent without a final answer: the next attempt reads back first
+    IMPORTED = "imported"  # we registered it (or found it there after our own send)
+    ALREADY_PRESENT = "already_present"  # the tenant held this very value before we ever sent it
+    SKIPPED = "skipped"  # not importable (code says why: TOTP, a third phone, …) or the slot holds another value
+    FAILED = "failed"  # Graph refused it, or stayed unavailable past the last attempt (code says which)
+
+
+FINAL_METHOD_STATES = frozenset({MethodState.IMPORTED, MethodState.ALREADY_PRESENT, MethodState.SKIPPED,
+                                 MethodState.FAILED})  # fmt: skip
+
+
+class MethodOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: MethodState
+    code: str | None = None
+    sent: bool = False  # a POST for it left the process: a later read-back that finds it makes it ours
+
+
 class LedgerEntry(BaseModel):
     """The ledger row for one legacy user, keyed by (source, legacy_id)."""
 
@@ -46,6 +68,7 @@ class LedgerEntry(BaseModel):
     chunk_id: str | None = None
     updated_at: datetime
     create_sent: bool = False  # a create for this user left the process at least once (ours until proven otherwise)
+    methods: dict[str, MethodOutcome] = {}  # MFA method key (phone:mobile, email, totp#1 …) → its state
 
 
 class Creation(BaseModel):
@@ -92,4 +115,7 @@ class RunState(BaseModel):
         return self.chunks is not None and self.chunks_reported >= self.chunks
 
 
-__all__ = ["Creation", "LedgerEntry", "Outcome", "RejectedRecord", "RunState"]
+__all__ = [
+    "FINAL_METHOD_STATES", "Creation", "LedgerEntry", "MethodOutcome", "MethodState", "Outcome", "RejectedRecord",
+    "RunState",
+]  # fmt: skip

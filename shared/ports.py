@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.auth_methods import MethodKind, MethodWrite
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import Creation, LedgerEntry, RunState
 from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
@@ -101,6 +102,24 @@ class CreateResult(BaseModel):
     ambiguous_retry: bool = False
 
 
+MethodStatus = Literal["added", "refused", "throttled", "ambiguous", "unavailable"]
+
+
+class MethodAnswer(BaseModel):
+    """Graph's answer to one POST of an authentication method.
+
+    added: 201. refused: a 4xx that is final (`error_code` says why; a duplicate slot is one).
+    throttled: 429 (`retry_after`). ambiguous: 500/502/504 or a lost answer — it may have committed,
+    so read the user's methods before sending it again. unavailable: 503, or Graph didn't answer a read.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: MethodStatus
+    retry_after: float | None = None
+    error_code: str | None = None
+
+
 class Directory(Protocol):
     """The target tenant (Microsoft Graph, or the emulator)."""
 
@@ -108,6 +127,13 @@ class Directory(Protocol):
         """Create through $batch; one result per user, in any order. Honours the throttle budget."""
 
     async def find_user_by_identity(self, identity: ObjectIdentity) -> str | None: ...
+    async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
+        """The user's registered methods of `kind`, slot → value (phoneType → number; "email" → address),
+        or the answer that kept Graph from saying (throttled / unavailable). A read, not a write."""
+
+    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
+        """POST one phone or email method, within the write budget; sent once, never retried blind."""
+
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
         """Register extension properties {fullName: dataType} on the extensions app if missing."""
 

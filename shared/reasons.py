@@ -50,6 +50,14 @@ class Reason(StrEnum):
     GRAPH_REJECTED = "graph_rejected"
     GRAPH_UNAVAILABLE = "graph_unavailable"
     CONFLICT_UNRESOLVED = "conflict_unresolved"
+    # An MFA method that is not imported (the user is): see shared/auth_methods.py and docs/mfa.md.
+    MFA_TOTP_NOT_IMPORTABLE = "mfa_totp_not_importable"  # External ID has no TOTP/authenticator import
+    MFA_PHONE_INVALID = "mfa_phone_invalid"  # not E.164
+    MFA_PHONE_LIMIT = "mfa_phone_limit"  # a third phone: Entra holds one mobile and one alternateMobile
+    MFA_EMAIL_INVALID = "mfa_email_invalid"
+    MFA_EMAIL_LIMIT = "mfa_email_limit"  # a second email: Entra holds one email method
+    MFA_NO_MOBILE = "mfa_no_mobile"  # the alternateMobile's mobile failed: Entra wants the mobile first
+    MFA_SLOT_TAKEN = "mfa_slot_taken"  # the tenant already holds a different number/address in that slot
 
 
 def describe_validation_error(error: ValidationError) -> tuple[Reason, str]:

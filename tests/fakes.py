@@ -32,7 +32,8 @@ from typing import Any, Literal
 from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
-from shared.ports import ChunkEntry, CreateResult, Ports, StoredCredential
+from shared.auth_methods import MethodKind, MethodWrite
+from shared.ports import ChunkEntry, CreateResult, MethodAnswer, Ports, StoredCredential
 from shared.records import ObjectIdentity, TargetUser
 
 Step = Literal[
@@ -203,6 +204,9 @@ class FakeDirectory:
         self.create_calls: list[list[str]] = []  # legacy ids per create_users call
         self.lookups = 0
         self.extension_properties: dict[str, str] = {}
+        self.methods: dict[str, dict[str, str]] = {}  # object id → slot → value (MFA methods)
+        self.method_posts: list[tuple[str, str]] = []
+        self.method_script: list[str] = []
         self._ids = itertools.count(1)
 
     def script(self, legacy_id: str, *steps: Step) -> None:
@@ -256,6 +260,30 @@ class FakeDirectory:
             user.lookups_until_visible -= 1
             return None
         return user.object_id
+
+    async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
+        step = self.method_script.pop(0) if self.method_script and self.method_script[0] == "read-unavailable" else None
+        if step is not None:
+            return MethodAnswer(status="unavailable", error_code="HTTP503")
+        held = self.methods.get(object_id, {})
+        return {slot: value for slot, value in held.items() if (slot == "email") == (kind == "email")}
+
+    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
+        """Like Graph: one value per slot, a mobile before an alternateMobile. `method_script` steps:
+        throttled, unavailable, commit-then-504 (the write lands, the answer is lost)."""
+        self.method_posts.append((object_id, method.slot))
+        step = self.method_script.pop(0) if self.method_script and self.method_script[0] != "read-unavailable" else None
+        if step == "throttled":
+            return MethodAnswer(status="throttled", retry_after=4.0, error_code="TooManyRequests")
+        if step == "unavailable":
+            return MethodAnswer(status="ambiguous", error_code="HTTP504")
+        held = self.methods.setdefault(object_id, {})
+        if method.slot in held or (method.slot == "alternateMobile" and "mobile" not in held):
+            return MethodAnswer(status="refused", error_code="badRequest")
+        held[method.slot] = method.value
+        if step == "commit-then-504":
+            return MethodAnswer(status="ambiguous", error_code="HTTP504")
+        return MethodAnswer(status="added")
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
         for name, data_type in names.items():  # the Graph adapter's preflight: every conflict before any write

@@ -7,7 +7,7 @@ create was ever sent carries `create_sent`, so "ours" survives throttling, give-
 from __future__ import annotations
 
 from shared.messages import ImportChunk
-from shared.outcomes import SENT_OUTCOMES, LedgerEntry, Outcome
+from shared.outcomes import SENT_OUTCOMES, LedgerEntry, MethodOutcome, Outcome
 from shared.ports import ChunkEntry, Ports
 
 
@@ -42,11 +42,19 @@ class ChunkProgress:
                 "chunk_id": self.command.chunk_id,
                 "updated_at": self.ports.clock.now(),
                 "create_sent": legacy_id in self._sending or self.sent_before(legacy_id),
+                "methods": previous.methods if (previous := self.known.get(legacy_id)) is not None else {},
                 **fields,
             }
         )
         self.updates[legacy_id] = ledger_entry
         return ledger_entry
+
+    def methods(self, entry: LedgerEntry, methods: dict[str, MethodOutcome]) -> None:
+        """Stage a user's row with new MFA method states; the row's outcome stays as it is."""
+        base = self.updates.get(entry.legacy_id, entry)
+        self.updates[entry.legacy_id] = base.model_copy(
+            update={"methods": dict(methods), "updated_at": self.ports.clock.now()}
+        )
 
     async def flush(self) -> None:
         """Write the staged rows, in one ledger call."""

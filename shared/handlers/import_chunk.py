@@ -6,7 +6,9 @@ Idempotent by (source, legacyId): users with a final outcome in the ledger are n
 redelivered chunk sends nothing twice and a continuation re-sends only the users still open.
 Checkpoint before emit: a `pending` intent (create_sent) is written before a create is sent; a later
 conflict for a user whose create we ever sent means our own write committed (→ created, linked by an
-identity lookup; see create_results). A chunk of an abandoned run is dropped unread.
+identity lookup; see create_results). Then the created users' MFA methods (method_import: read back,
+write the empty slots, per-method state in the ledger; open ones continue like throttled users).
+A chunk of an abandoned run is dropped unread.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from shared.errors import RunNotFound
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.create_results import bounded_gather, give_up, settle_all
 from shared.handlers.jit_credentials import store_jit_credentials
+from shared.handlers.method_import import import_methods
 from shared.handlers.options import mapping_from_dict
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingOptions, MappingReject, map_user
 from shared.messages import ChunkImported, Envelope, ImportChunk, envelope_id
 from shared.outcomes import FINAL_OUTCOMES, Outcome
-from shared.ports import CreateResult, Ports
+from shared.ports import Ports
 from shared.records import TargetUser
 
 logger = logging.getLogger(__name__)
@@ -55,9 +58,12 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
         await bounded_gather([give_up(progress, targets[r.legacy_id], r, workflow) for r in still_open])
     await store_jit_credentials(progress, targets)  # vault first: see jit_credentials
     await progress.flush()
+    methods_open = await import_methods(progress, last_attempt=command.attempt + 1 >= workflow.max_attempts)
+    await progress.flush()
 
-    if still_open and not last_attempt:
-        return [_continuation(command, still_open, ports, workflow)]
+    if (still_open or methods_open) and not last_attempt:
+        waits = [r.retry_after for r in still_open if r.retry_after is not None] + [w for w in methods_open if w > 0]
+        return [_continuation(command, len(still_open) + len(methods_open), waits, ports, workflow)]
     return [await _chunk_imported(progress, workflow)]
 
 
@@ -80,11 +86,12 @@ def _users_to_send(progress: ChunkProgress, mapping: MappingOptions) -> list[Tar
     return to_send
 
 
-def _continuation(command: ImportChunk, still_open: list[CreateResult], ports: Ports, workflow: Workflow) -> Envelope:
-    waits = [r.retry_after for r in still_open if r.retry_after is not None]
+def _continuation(
+    command: ImportChunk, still_open: int, waits: list[float], ports: Ports, workflow: Workflow
+) -> Envelope:
     delay = max(waits, default=2.0 ** min(command.attempt, 6))
     ports.telemetry.count("chunk_continuations", 1)
-    logger.info("chunk %s: %d users still open, continuing in %.1fs", command.chunk_id, len(still_open), delay)
+    logger.info("chunk %s: %d users still open, continuing in %.1fs", command.chunk_id, still_open, delay)
     nxt = command.model_copy(update={"attempt": command.attempt + 1})
     return Envelope(
         id=envelope_id(command.run_id, "import", command.chunk_id, nxt.attempt),

@@ -220,8 +220,10 @@ class FastPlanner:
         if not (email or username or links):
             kinds["none"] += 1
         phone = fields.get("phone")
-        if phone and not is_e164(phone):
-            quality["phone not E.164 (left out)"] += 1
+        if phone:
+            inv.phones["verified" if fields.get("phoneVerified") else "unverified"] += 1
+            if not is_e164(phone):
+                quality["phone not E.164 (left out)"] += 1
         display_name = fields.get("displayName")
         if display_name and len(display_name) > MAX_DISPLAY_NAME:
             quality["display name over 256 characters (truncated)"] += 1

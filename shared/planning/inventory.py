@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.auth_methods import plan_methods
 from shared.mapping import MappingOptions, MappingReject
 from shared.passwords import is_supported
 from shared.preflight import MAX_DISPLAY_NAME, MAX_EXTENSION_ATTRIBUTES, MAX_STRING_ATTRIBUTE, is_e164
@@ -52,6 +53,9 @@ class Inventory:
     password_paths: Counter[str] = field(default_factory=Counter)
     mfa_methods: Counter[str] = field(default_factory=Counter)
     users_with_mfa: int = 0
+    phones: Counter[str] = field(default_factory=Counter)  # verified / unverified profile phones
+    method_writes: Counter[str] = field(default_factory=Counter)  # valid users' importable methods by kind
+    method_skips: Counter[str] = field(default_factory=Counter)  # methods not importable, by reason
     attributes: dict[str, AttributeSeen] = field(default_factory=dict)
     attributes_overflow: int = 0
     max_attributes_per_user: int = 0
@@ -84,8 +88,10 @@ class Inventory:
             self.identity_kinds["federated"] += 1
         if not (user.email or user.username or user.identities):
             self.identity_kinds["none"] += 1
-        if user.phone and not is_e164(user.phone):
-            self.quality["phone not E.164 (left out)"] += 1
+        if user.phone:
+            self.phones["verified" if user.phone_verified else "unverified"] += 1
+            if not is_e164(user.phone):
+                self.quality["phone not E.164 (left out)"] += 1
         if user.display_name and len(user.display_name) > MAX_DISPLAY_NAME:
             self.quality["display name over 256 characters (truncated)"] += 1
         if user.disabled:
@@ -134,6 +140,14 @@ class Inventory:
             if isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE:
                 seen.too_long += 1
                 self.quality[ATTRIBUTE_TOO_LONG] += 1
+
+    def methods(self, user: LegacyUser) -> None:
+        """A valid user's MFA methods: what the import will write, and what it can't (by reason)."""
+        plan = plan_methods(user)
+        for write in plan.writes:
+            self.method_writes[write.kind] += 1
+        for skip in plan.skips:
+            self.method_skips[str(skip.code)] += 1
 
     def mapped(self, target: TargetUser | MappingReject) -> None:
         if isinstance(target, TargetUser):

@@ -47,7 +47,7 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
         for name, seen in sorted(inv.attributes.items())
     }
     extension_count = len(extension_properties_for({n: "" for n in inv.attributes}, options))
-    estimate = estimate_import(inv.valid, extension_count, plan.apps)
+    estimate = estimate_import(inv.valid, extension_count, plan.apps, follow_up_writes(plan))
     return {
         "source": plan.source,
         "export": plan.export,
@@ -67,7 +67,13 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
             "paths": dict(inv.password_paths.most_common()),
             "mode": options.password_mode,
         },
-        "mfa": {"users": inv.users_with_mfa, "methods": dict(inv.mfa_methods.most_common())},
+        "mfa": {
+            "users": inv.users_with_mfa,
+            "methods": dict(inv.mfa_methods.most_common()),
+            "importable": dict(inv.method_writes.most_common()),
+            "not_importable": dict(inv.method_skips.most_common()),
+        },
+        "phones": {"verified": inv.phones["verified"], "unverified": inv.phones["unverified"]},
         "attributes": attributes,
         # The one count of custom attributes: the extension properties the import creates.
         "custom_attributes": {"properties": extension_count, "most_on_one_user": inv.max_attributes_per_user},
@@ -91,6 +97,12 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
         "warnings": list(plan.warnings),
         "rejects": list(inv.rejects),
     }
+
+
+def follow_up_writes(plan: PlanResult) -> dict[str, int]:
+    """The writes that follow a valid user's create, by kind: what the estimate adds to one POST per user."""
+    inv = plan.inventory
+    return {"mfa methods": sum(inv.method_writes.values())}
 
 
 def _quality(plan: PlanResult) -> dict[str, int]:

@@ -124,6 +124,8 @@ def plan_export(
             _reject(inventory, verdict)
             continue
         inventory.mapped(verdict)
+        if source_item.user.mfa and not isinstance(verdict, MappingReject):
+            inventory.methods(source_item.user)
     if progress is not None:
         progress(seen)
     inventory.duplicates.update(admission.duplicates)

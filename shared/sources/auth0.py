@@ -2,7 +2,9 @@
 
 One JSON object per line, gzip accepted. Lines of the export job carry `user_id` and `identities`;
 lines of the support-provided hash export carry `_id.$oid`/`alt_id`, `connection` and `passwordHash`.
-Both shapes may be mixed. A first line that is not JSON means the wrong --source: UnreadableExport.
+Both shapes may be mixed. MFA enrolments come as `mfa_factors` (Auth0's enrolment import schema, which
+support-provided exports and migration scripts use). A first line that is not JSON means the wrong
+--source: UnreadableExport.
 """
 
 from __future__ import annotations
@@ -115,8 +117,27 @@ def _fields(
         malformed = malformed_hash(line, fields, fieldmap)
         if malformed is not None:
             return malformed
+    factors = native.get("mfa_factors")
+    if isinstance(factors, list):
+        mfa = _mfa_factors(factors)
+        if mfa:
+            fields["mfa"] = mfa
     _note_unmapped(native, fieldmap)
     return fields
+
+
+def _mfa_factors(factors: list[Any]) -> list[dict[str, str]]:
+    """Auth0's MFA enrolment schema (auth0 docs "Import user MFA enrollments"): a list of objects with one
+    of `phone: {value}`, `email: {value}` or `totp: {secret}` each; anything else is no method."""
+    methods: list[dict[str, str]] = []
+    for factor in factors:
+        if not isinstance(factor, dict):
+            continue
+        for kind, key in (("phone", "value"), ("email", "value"), ("totp", "secret")):
+            body = factor.get(kind)
+            if isinstance(body, dict) and isinstance(body.get(key), str) and body[key]:
+                methods.append({"type": kind, "value": body[key]})
+    return methods
 
 
 def _hash_export_user_id(native: dict[str, Any]) -> str | None:

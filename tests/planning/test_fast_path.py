@@ -98,7 +98,7 @@ PLAN_REASONS = {r.value for r in Reason} - {
     "json_too_deep",
     "duplicate_key",
     "invalid_password_hash",
-}
+} - {r.value for r in Reason if r.value.startswith("mfa_")}  # a method's reason, never a record's (auth_methods)
 
 
 def _user(i: int, **extra: Any) -> dict[str, Any]:

@@ -34,10 +34,12 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
+from shared.adapters.graph.auth_methods import AuthMethods
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
+from shared.auth_methods import MethodKind, MethodWrite
 from shared.errors import ExtensionTypeConflict
-from shared.ports import CreateResult
+from shared.ports import CreateResult, MethodAnswer
 from shared.records import ObjectIdentity, TargetUser
 
 logger = logging.getLogger(__name__)
@@ -389,6 +391,20 @@ class GraphDirectory:
         page = await self._reader.users.get(request_configuration=RequestConfiguration(query_parameters=query))
         users = page.value if page and page.value else []
         return users[0].id if users else None
+
+    # -- MFA methods (auth_methods.py) ---------------------------------------------------------------
+    def _methods_lane(self) -> AuthMethods:
+        lane = self._lane_order()[0]
+        return AuthMethods(lane.app_id, lane.client, lane.budget, self.tenant_budget)
+
+    async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
+        return await AuthMethods(
+            self.lanes[0].app_id, self._reader, self.lanes[0].budget, self.tenant_budget
+        ).list_methods(object_id, kind)
+
+    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
+        self.requests_sent += 1
+        return await self._methods_lane().add_method(object_id, method)
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
         if names:

@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from shared.adapters.local.db import connect
 from shared.errors import RunNotFound
 from shared.messages import ChunkImported
-from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
+from shared.outcomes import Creation, LedgerEntry, MethodOutcome, Outcome, RunState
 from shared.waves import WavePlan
 
 _SCHEMA = """
@@ -33,6 +35,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     chunk_id TEXT,
     updated_at TEXT NOT NULL,
     create_sent INTEGER NOT NULL DEFAULT 0,
+    methods TEXT,
     PRIMARY KEY (source, legacy_id)
 );
 CREATE INDEX IF NOT EXISTS ledger_run ON ledger(run_id, line);
@@ -55,12 +58,15 @@ CREATE TABLE IF NOT EXISTS chunk_results (
     PRIMARY KEY (run_id, chunk_id)
 );
 """
-_COLUMNS = "source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent"
+_COLUMNS = (
+    "source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent, methods"
+)
+_METHODS = TypeAdapter(dict[str, MethodOutcome])
 _LOOKUP_BATCH = 500
 
 
 def _entry(row: tuple[object, ...]) -> LedgerEntry:
-    source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent = row
+    source, legacy_id, run_id, outcome, object_id, code, message, line, chunk_id, updated_at, create_sent, methods = row
     return LedgerEntry(
         source=str(source),
         legacy_id=str(legacy_id),
@@ -73,6 +79,7 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
         chunk_id=chunk_id if isinstance(chunk_id, str) else None,
         updated_at=datetime.fromisoformat(str(updated_at)),
         create_sent=bool(create_sent),
+        methods=_METHODS.validate_json(methods) if isinstance(methods, str) else {},
     )
 
 
@@ -85,6 +92,8 @@ class SqliteLedger:
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ledger)")}
         if "create_sent" not in columns:  # a state directory from before create_sent existed
             self._conn.execute("ALTER TABLE ledger ADD COLUMN create_sent INTEGER NOT NULL DEFAULT 0")
+        if "methods" not in columns:  # … or before MFA methods were imported
+            self._conn.execute("ALTER TABLE ledger ADD COLUMN methods TEXT")
 
     def close(self) -> None:
         self._conn.close()
@@ -109,6 +118,7 @@ class SqliteLedger:
             (
                 e.source, e.legacy_id, e.run_id, e.outcome.value, e.object_id, e.code, e.message, e.line,
                 e.chunk_id, e.updated_at.isoformat(), int(e.create_sent),
+                _METHODS.dump_json(e.methods).decode() if e.methods else None,
             )
             for e in entries
         ]  # fmt: skip
@@ -119,7 +129,7 @@ class SqliteLedger:
         ]
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self._conn.executemany(f"INSERT OR REPLACE INTO ledger({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             # The first run to create a user keeps it: a redelivery of that run's chunk writes the same row.
             self._conn.executemany(
                 "INSERT OR IGNORE INTO creations(source, legacy_id, run_id, object_id) VALUES (?,?,?,?)", created

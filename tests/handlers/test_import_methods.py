@@ -1,0 +1,113 @@
+"""import_chunk's MFA step over fake ports: methods land once, in Graph's slots, with a state per method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.handlers.import_chunk import import_chunk
+from shared.messages import ChunkImported, ImportChunk
+from shared.outcomes import MethodState
+from shared.reasons import Reason
+from tests.fakes import FakePorts
+from tests.handlers.conftest import WORKFLOW, given_chunk, user
+
+PHONES: list[dict[str, Any]] = [
+    {"type": "phone", "value": "+14255550100"},
+    {"type": "phone", "value": "+442079460958"},
+    {"type": "email", "value": "backup@example.com"},
+    {"type": "totp", "value": "JBSWY3DPEHPK3PXP"},
+]
+
+
+def states(fake: FakePorts, legacy_id: str) -> dict[str, tuple[MethodState, str | None]]:
+    entry = fake.ledger.entries[("jsonl", legacy_id)]
+    return {key: (m.state, m.code) for key, m in entry.methods.items()}
+
+
+async def deliver_until_done(fake: FakePorts, command: ImportChunk) -> tuple[ChunkImported, int]:
+    deliveries = 0
+    for _ in range(WORKFLOW.max_attempts):
+        deliveries += 1
+        (out,) = await import_chunk(command, fake.ports, WORKFLOW)
+        if isinstance(out.payload, ChunkImported):
+            return out.payload, deliveries
+        assert isinstance(out.payload, ImportChunk)
+        command = out.payload
+    raise AssertionError("the chunk never finished")
+
+
+async def test_phones_go_mobile_then_alternate_in_graphs_format_and_totp_is_skipped_with_its_reason(
+    fake: FakePorts,
+) -> None:
+    command = await given_chunk(fake, [user("u1", mfa=PHONES)])
+
+    await deliver_until_done(fake, command)
+
+    object_id = fake.ledger.entries[("jsonl", "u1")].object_id
+    assert object_id is not None
+    assert fake.directory.methods[object_id] == {
+        "mobile": "+1 4255550100",
+        "alternateMobile": "+44 2079460958",
+        "email": "backup@example.com",
+    }
+    assert [slot for _, slot in fake.directory.method_posts] == ["mobile", "alternateMobile", "email"]
+    assert states(fake, "u1") == {
+        "phone:mobile": (MethodState.IMPORTED, None),
+        "phone:alternateMobile": (MethodState.IMPORTED, None),
+        "email": (MethodState.IMPORTED, None),
+        "totp#1": (MethodState.SKIPPED, Reason.MFA_TOTP_NOT_IMPORTABLE),
+    }
+
+
+async def test_a_redelivered_chunk_posts_no_method_again(fake: FakePorts) -> None:
+    command = await given_chunk(fake, [user("u1", mfa=PHONES), user("u2", mfa=PHONES[:1])])
+    await deliver_until_done(fake, command)
+    posts = len(fake.directory.method_posts)
+
+    await deliver_until_done(fake, command)
+
+    assert posts == 4 and len(fake.directory.method_posts) == posts
+
+
+async def test_a_504_after_commit_is_read_back_as_imported_not_sent_twice(fake: FakePorts) -> None:
+    fake.directory.method_script = ["commit-then-504"]
+    command = await given_chunk(fake, [user("u1", mfa=PHONES[:2])])
+
+    await deliver_until_done(fake, command)
+
+    assert [slot for _, slot in fake.directory.method_posts] == ["mobile", "alternateMobile"]
+    assert states(fake, "u1") == {
+        "phone:mobile": (MethodState.IMPORTED, None),
+        "phone:alternateMobile": (MethodState.IMPORTED, None),
+    }
+
+
+async def test_a_throttled_method_continues_later_and_the_user_is_not_created_again(fake: FakePorts) -> None:
+    fake.directory.method_script = ["throttled"]
+    command = await given_chunk(fake, [user("u1", mfa=PHONES[:1])])
+
+    result, deliveries = await deliver_until_done(fake, command)
+
+    assert deliveries == 2 and result.created == 1
+    assert fake.directory.sent == ["u1"]
+    assert states(fake, "u1") == {"phone:mobile": (MethodState.IMPORTED, None)}
+
+
+async def test_a_slot_holding_another_number_is_skipped_and_one_holding_ours_is_already_present(
+    fake: FakePorts,
+) -> None:
+    command = await given_chunk(fake, [user("u1", mfa=PHONES[:1] + PHONES[2:3])])
+    fake.directory.method_script = ["read-unavailable"]  # the first read fails: the user stays open
+    (out,) = await import_chunk(command, fake.ports, WORKFLOW)
+    assert isinstance(out.payload, ImportChunk) and fake.directory.method_posts == []
+    object_id = fake.ledger.entries[("jsonl", "u1")].object_id
+    assert object_id is not None
+    fake.directory.methods[object_id] = {"mobile": "+1 4255559999", "email": "backup@example.com"}
+
+    await deliver_until_done(fake, out.payload)
+
+    assert fake.directory.method_posts == []
+    assert states(fake, "u1") == {
+        "phone:mobile": (MethodState.SKIPPED, Reason.MFA_SLOT_TAKEN),
+        "email": (MethodState.ALREADY_PRESENT, None),
+    }
