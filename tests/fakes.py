@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from shared.auth_methods import MethodKind, MethodWrite
 from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import LedgerEntry, RunState
-from shared.auth_methods import MethodKind, MethodWrite
 from shared.ports import ChunkEntry, CreateResult, MethodAnswer, Ports, StoredCredential
 from shared.records import ObjectIdentity, TargetUser
 

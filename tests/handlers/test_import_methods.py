@@ -25,9 +25,7 @@ def states(fake: FakePorts, legacy_id: str) -> dict[str, tuple[MethodState, str 
 
 
 async def deliver_until_done(fake: FakePorts, command: ImportChunk) -> tuple[ChunkImported, int]:
-    deliveries = 0
-    for _ in range(WORKFLOW.max_attempts):
-        deliveries += 1
+    for deliveries in range(1, WORKFLOW.max_attempts + 1):
         (out,) = await import_chunk(command, fake.ports, WORKFLOW)
         if isinstance(out.payload, ChunkImported):
             return out.payload, deliveries
