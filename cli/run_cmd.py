@@ -14,14 +14,13 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
-from cli.local_host import LocalHost, RunStopped
 from cli.option_limits import chunk_size_problem
 from cli.plan_cmd import ACCEPT_HELP, DEFAULT_TENANT, EXIT_CODES_HELP, QUOTA_HELP
 from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run
@@ -29,7 +28,6 @@ from cli.settings_from_options import build_settings, is_loopback
 from cli.status_view import queue_line, view_run
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.files import StateInUse, state_lock
-from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
 from shared.credentials import CredentialConfigError, parse_apps
 from shared.entra_limits import OBJECT_QUOTA
@@ -49,7 +47,9 @@ from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
 from shared.sources.b2c import graph_url_of
-from shared.stages import queue_routes
+
+if TYPE_CHECKING:  # the host is imported once the tenant checks passed: a refused credential exits sooner
+    from shared.bootstrap import LocalHostParts
 
 logger = logging.getLogger(__name__)
 console = Console()
@@ -100,6 +100,8 @@ async def run_and_report(
 
     Raises StateInUse, StateUnavailable, OtherRunUnfinished, UnknownRun, RunStopped: each one line.
     """
+    from shared.bootstrap import local_parts
+
     with state_lock(Path(settings.STATE_DIR)):
         parts = local_parts(settings)
         try:
@@ -131,6 +133,9 @@ async def _abandon(parts: LocalHostParts, run_id: str) -> None:
 async def _drive(
     parts: LocalHostParts, settings: Settings, run_id: str, plan: PlanExport, show_progress: bool
 ) -> RunState | None:
+    from cli.local_host import LocalHost
+    from shared.stages import queue_routes
+
     workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
     await parts.queue.send_all(
         [Envelope(id=envelope_id(run_id, "plan", "export"), queue=settings.EXPORT_DROPS_QUEUE, payload=plan)]
@@ -256,6 +261,8 @@ def register(app: typer.Typer) -> None:
         except (TenantNotReady, CredentialConfigError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
+        from cli.local_host import RunStopped
+
         try:
             final, report = asyncio.run(
                 run_and_report(

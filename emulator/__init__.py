@@ -12,9 +12,15 @@ Public API (kept stable for the import engine, tests and benchmarks):
 
 Graph lives under ``{base_url}/v1.0``; control endpoints under ``{base_url}/_emulator``
 (see docs/emulator.md).
+
+The server is imported on first use of its names, so reading a constant (the CLI's default
+extensions app id) does not load the whole emulator.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from emulator.config import EmulatorConfig, FaultSpec, Quotas
 from emulator.constants import (
@@ -23,7 +29,18 @@ from emulator.constants import (
     DEFAULT_TENANT,
     DEFAULT_TENANT_ID,
 )
-from emulator.server import EmulatorHandle, EmulatorServer, run_in_thread, serve
+
+if TYPE_CHECKING:
+    from emulator.server import EmulatorHandle, EmulatorServer, run_in_thread, serve
+
+_FROM_SERVER = frozenset({"EmulatorHandle", "EmulatorServer", "run_in_thread", "serve"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_SERVER:
+        return getattr(importlib.import_module("emulator.server"), name)
+    raise AttributeError(f"module 'emulator' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_CLIENT_APP_ID",

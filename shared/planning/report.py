@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any
 
 from shared.entra_limits import OBJECT_QUOTA
@@ -25,6 +24,8 @@ ENTRA_MFA = frozenset({"phone", "email"})
 
 def plan_metadata(plan: PlanResult, generated_at: datetime | None = None) -> dict[str, str]:
     """When and with what the plan was made: time (UTC), tool version, source, the mapping profile's digest."""
+    from importlib import metadata  # only a written plan needs it; `run` checks a credential without it
+
     profile_json = plan.profile.model_dump_json()
     return {
         "generated_at": (generated_at or datetime.now(UTC)).replace(microsecond=0).isoformat(),

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
+from azure.core.pipeline.transport import AsyncHttpTransport
 
 from shared.adapters.graph.budget import ThrottleBudget, WriteBudget
 from shared.adapters.graph.client import EmulatorCredential, graph_scope, is_loopback_url, make_graph_client
@@ -39,6 +39,8 @@ class EmulatorAuthorityTransport(AsyncHttpTransport):  # type: ignore[type-arg]
     """azure-core transport: requests to REHEARSAL_AUTHORITY go to the emulator (http, loopback) instead."""
 
     def __init__(self, emulator_url: str) -> None:
+        from azure.core.pipeline.transport import AioHttpTransport  # aiohttp only for a lane that has a credential
+
         self._target = urlsplit(emulator_url)
         self._inner = AioHttpTransport()
 
