@@ -10,10 +10,10 @@ import importlib
 
 import azure.functions as func
 
-from shared.observability import configure_azure_monitor
+from shared.bootstrap import configure_telemetry
 from shared.stages import STAGES
 
-configure_azure_monitor()
+configure_telemetry()
 
 app = func.FunctionApp()
 for row in STAGES:

@@ -38,9 +38,9 @@ from joserfc import jwe, jwt
 from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
+from shared.bootstrap import open_local_vault
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
-from shared.vault import open_local_vault
 
 REPO = Path(__file__).resolve().parents[1]
 TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee"

@@ -16,9 +16,9 @@ import typer
 from aiohttp import web
 from rich.console import Console
 
-from shared.jit.bootstrap import open_jit_service
+from shared.bootstrap import open_jit_service
+from shared.config import JitSettings
 from shared.jit.server import JitRunner, build_app
-from shared.jit.settings import JitSettings
 from shared.telemetry import TallyTelemetry
 
 console = Console(stderr=True)

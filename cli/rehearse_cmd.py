@@ -33,12 +33,12 @@ from cli.settings_from_options import build_settings
 from cli.watch_cmd import render_dashboard
 from emulator import DEFAULT_EXTENSIONS_APP_ID, EmulatorConfig, run_in_thread
 from shared.adapters.graph.client import emulator_token
+from shared.bootstrap import open_jit_service, open_local_vault
+from shared.config import JitSettings
 from shared.handlers.dispatch_alert import dispatch_alert
 from shared.handlers.ingest_signins import IngestPorts, IngestSettings, ingest_signins
-from shared.jit.bootstrap import open_jit_service
 from shared.jit.server import build_app
 from shared.jit.service import ROUTE
-from shared.jit.settings import JitSettings
 from shared.monitoring.alert_rules import evaluate, load_rules, raised_alerts
 from shared.monitoring.cutover_report import render_cutover_html
 from shared.monitoring.dashboard import read_dashboard
@@ -59,7 +59,6 @@ from shared.monitoring.sqlite_store import SqliteMonitorStore
 from shared.passwords import verify
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry
-from shared.vault import open_local_vault
 
 CUSTOMER_APP = "c0ffee00-0000-4000-8000-00000000c0de"
 READER_APP = "5eed0000-0000-4000-8000-00000000feed"

@@ -1,13 +1,17 @@
-"""Bootstrap: build the ports from Settings — the local host's (SQLite + files) or, lazily and once, Azure's.
+"""The composition root: every adapter built from Settings is built here, nowhere else.
 
-Nothing here runs at import time. The Graph directory is shared by both modes.
+The local host's ports (SQLite + files), the credential vaults, the JIT service and telemetry; under the
+Functions host, Azure's ports, the JIT service and the sync's runtime, each built lazily and once per worker from
+one cached `get_settings()`. `install(...)` is the one test seam. Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.adapters.graph.lanes import build_directory
 from shared.adapters.graph.legacy_users import GraphLegacyUsers
@@ -21,7 +25,19 @@ from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
 from shared.telemetry import TallyTelemetry
-from shared.vault import SqliteCredentialVault, open_local_vault
+from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, SqliteCredentialVault, TableCredentialVault
+
+if TYPE_CHECKING:
+    from shared.config import JitSettings
+    from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
+    from shared.jit.service import JitService
+    from shared.sync.azure import SyncRuntime
+
+
+def open_local_vault(state_dir: str) -> SqliteCredentialVault:
+    """The offline vault the import stage and `jit serve` share: <state>/vault.db, KEK in <state>/keys/kek.key."""
+    root = Path(state_dir)
+    return SqliteCredentialVault(root / "vault.db", LocalKeyWrapper.from_key_file(root / "keys" / "kek.key"))
 
 
 @dataclass
@@ -76,23 +92,81 @@ class AzureRuntime:
     workflow: Workflow
 
 
-_azure_runtime: AzureRuntime | None = None
-_azure_lock = asyncio.Lock()
+@dataclass
+class _Worker:
+    """What this worker process has built from its settings so far (each at most once)."""
+
+    settings: Settings | None = None
+    azure: AzureRuntime | None = None
+    jit: JitService | None = None
+    sync: SyncRuntime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_worker = _Worker()
+
+
+def get_settings() -> Settings:
+    """The app settings of this worker, read from the environment once."""
+    if _worker.settings is None:
+        _worker.settings = Settings()
+    return _worker.settings
+
+
+def install(
+    *,
+    settings: Settings | None = None,
+    azure: AzureRuntime | None = None,
+    jit: JitService | None = None,
+    sync: SyncRuntime | None = None,
+) -> None:
+    """The one test seam: use these instead of building them from the app settings. Whatever is not given is
+    forgotten and built again on first use, so `install()` alone resets the worker."""
+    global _worker
+    _worker = _Worker(settings=settings or (azure.settings if azure else None), azure=azure, jit=jit, sync=sync)
 
 
 async def azure_runtime() -> AzureRuntime:
     """Ports over Service Bus, Blob, Table Storage and Graph, from the app settings. Lazy, once."""
-    global _azure_runtime
-    async with _azure_lock:
-        if _azure_runtime is None:
-            _azure_runtime = await _build_azure_runtime(Settings())
-        return _azure_runtime
+    async with _worker.lock:
+        if _worker.azure is None:
+            _worker.azure = await _build_azure_runtime(get_settings())
+        return _worker.azure
 
 
-def install_azure_runtime(runtime: AzureRuntime | None) -> None:
-    """Seam for tests of the triggers: use these ports instead of building Azure's."""
-    global _azure_runtime
-    _azure_runtime = runtime
+async def jit_service() -> JitService:
+    """The password-submit endpoint's service, from the JIT__* app settings and STATE_DIR. Lazy, once."""
+    async with _worker.lock:
+        if _worker.jit is None:
+            settings = get_settings()
+            vault = shared_vault(settings)
+            service = await open_jit_service(
+                settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=TallyTelemetry(), vault=vault
+            )
+            await service.warm()
+            _worker.jit = service
+        return _worker.jit
+
+
+async def sync_runtime() -> SyncRuntime:
+    """The sync's runtime (sync store, sealer, feed, sync directory) on top of the import's. Lazy, once."""
+    runtime = await azure_runtime()
+    async with _worker.lock:
+        if _worker.sync is None:
+            _worker.sync = await _build_sync_runtime(runtime)
+        return _worker.sync
+
+
+def configure_telemetry(settings: Settings | None = None) -> bool:
+    """Azure Monitor, switched on only where APPLICATIONINSIGHTS_CONNECTION_STRING is set (tests and local runs
+    never set it, so they emit nothing). Nothing here adds message bodies or secrets to log records."""
+    settings = settings or get_settings()
+    if settings.APPLICATIONINSIGHTS_CONNECTION_STRING is None:
+        return False
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    configure_azure_monitor(connection_string=settings.APPLICATIONINSIGHTS_CONNECTION_STRING.get_secret_value())
+    return True
 
 
 async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
@@ -109,7 +183,6 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     from shared.adapters.servicebus import ServiceBusQueue
     from shared.adapters.tables import TableLedger
     from shared.telemetry import OpenTelemetryMetrics
-    from shared.vault import open_azure_vault
 
     connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
     container = container_client(
@@ -148,3 +221,150 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     return AzureRuntime(
         settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS))
     )
+
+
+async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
+    # Imported here: shared.sync's local host is built on this module's local_parts.
+    from shared.adapters.graph.directory import GraphDirectory
+    from shared.sync.azure import SyncRuntime
+    from shared.sync.directory import SyncDirectory
+    from shared.sync.drop import SealedRecords
+    from shared.sync.feed import LegacyState
+    from shared.sync.fingerprint import Digester
+    from shared.sync.local import mapping_for, share_budget
+    from shared.sync.policy import SyncPolicy
+    from shared.sync.ports import SyncPorts
+    from shared.sync.registry import FEEDS, FeedContext, feed_spec
+    from shared.sync.table_store import TableSyncStore
+
+    settings = runtime.settings
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        store = TableSyncStore.from_connection_string(connection, settings.SYNC_TABLE)
+    elif settings.TABLES_ACCOUNT_URL:
+        store = TableSyncStore.from_account_url(settings.TABLES_ACCOUNT_URL, settings.SYNC_TABLE)
+    else:
+        raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the sync store")
+    if settings.CHUNK_SEALING_KEY is None:
+        raise ValueError("set CHUNK_SEALING_KEY (base64, 32 bytes; a Key Vault reference in Azure)")
+    key = settings.CHUNK_SEALING_KEY.get_secret_value()
+    sealer = Sealer.from_base64(key)
+    graph = runtime.ports.directory
+    if not isinstance(graph, GraphDirectory):
+        raise TypeError("the sync writes through the Graph directory")
+    mapping = await mapping_for(settings.SYNC_SOURCE, runtime.ports.ledger, runtime.workflow, None)
+    holder: dict[str, LegacyState] = {}
+    context = FeedContext(source=settings.SYNC_SOURCE, feed=settings.SYNC_FEED, store=store, sealer=sealer,
+                          settings=settings)  # fmt: skip
+
+    def states(source: str) -> LegacyState:
+        if source not in holder:
+            # The drop's state is its sealed records (no file needed to apply); other feeds re-read live.
+            holder[source] = SealedRecords(source, store, sealer) if source in FEEDS else feed_spec(context).state
+        return holder[source]
+
+    sync = SyncPorts(
+        ports=runtime.ports, store=store, directory=SyncDirectory(graph, share_budget(settings, len(graph.lanes))),
+        states=states, mapping=mapping, digester=Digester(base64.b64decode(key)),
+        policy=SyncPolicy.from_settings(settings),
+    )  # fmt: skip
+    return SyncRuntime(runtime=runtime, sync=sync, sealer=sealer)
+
+
+def open_azure_vault(settings: Settings) -> TableCredentialVault | None:
+    """The shared vault for Azure from the app settings, or None when no KEK is configured (JIT disabled).
+
+    Storage: STORAGE_CONNECTION_STRING (Azurite, keys) or TABLES_ACCOUNT_URL (managed identity), table
+    VAULT_TABLE. KEK: KEY_VAULT_KEY_ID (an RSA key in Key Vault: wrapKey/unwrapKey; use the versioned id) or,
+    without Key Vault, VAULT_KEK (base64 32 bytes, a Key Vault secret reference in Azure)."""
+    wrapper: KeyWrapper
+    if settings.KEY_VAULT_KEY_ID:
+        from azure.identity.aio import DefaultAzureCredential
+        from azure.keyvault.keys.crypto.aio import CryptographyClient
+
+        wrapper = KeyVaultKeyWrapper(CryptographyClient(settings.KEY_VAULT_KEY_ID, DefaultAzureCredential()))
+    elif settings.VAULT_KEK:  # an empty app setting counts as unset
+        wrapper = LocalKeyWrapper(base64.b64decode(settings.VAULT_KEK.get_secret_value(), validate=True))
+    else:
+        return None
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return TableCredentialVault.from_connection_string(connection, settings.VAULT_TABLE, wrapper)
+    if settings.TABLES_ACCOUNT_URL:
+        return TableCredentialVault.from_account_url(settings.TABLES_ACCOUNT_URL, settings.VAULT_TABLE, wrapper)
+    raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the credential vault")
+
+
+def shared_vault(settings: Settings) -> TableCredentialVault | None:
+    """With Azure storage configured, the Table vault the import stage writes (every instance sees the same
+    hashes); without it (a local host), None: open_jit_service then uses <STATE_DIR>/vault.db."""
+    if not (settings.STORAGE_CONNECTION_STRING or settings.TABLES_ACCOUNT_URL):
+        return None
+    vault = open_azure_vault(settings)
+    if vault is None:
+        raise ValueError("set KEY_VAULT_KEY_ID (or VAULT_KEK) so the password-submit endpoint can open the vault")
+    return vault
+
+
+def _decryption_key_material(settings: JitSettings) -> bytes:
+    if settings.DECRYPTION_KEY is not None:
+        return settings.DECRYPTION_KEY.get_secret_value().encode("ascii")
+    if settings.DECRYPTION_KEY_FILE:
+        return Path(settings.DECRYPTION_KEY_FILE).read_bytes()
+    raise ValueError("set JIT.DECRYPTION_KEY (PEM or base64 PKCS#12) or JIT.DECRYPTION_KEY_FILE")
+
+
+def _attempt_key(settings: JitSettings, state_dir: Path) -> bytes:
+    if settings.ATTEMPT_KEY is not None:
+        return base64.b64decode(settings.ATTEMPT_KEY.get_secret_value())
+    path = state_dir / "keys" / "jit-attempt.key"
+    Sealer.from_key_file(path)  # creates a random 32-byte key file (0600) on first use
+    return base64.b64decode(path.read_text(encoding="ascii").strip())
+
+
+async def open_jit_service(
+    settings: JitSettings,
+    *,
+    state_dir: Path,
+    telemetry: Telemetry,
+    vault: JitVault | None = None,
+    live_check: LegacyPasswordCheck | None = None,
+    verifier: Verifier | None = None,
+) -> JitService:
+    """A JitService from JitSettings and a state directory. Local layout under <state>:
+
+    vault.db               sealed legacy hashes (SqliteCredentialVault), written by the import stage
+    keys/kek.key           the vault's key-encryption key (LocalKeyWrapper), created 0600 on first use
+    keys/jit-attempt.key   keys the Entra-retry fingerprint, unless JIT.ATTEMPT_KEY is set
+    jit.db                 lockout counters, retry dedupe, outcomes
+
+    The OIDC metadata is fetched lazily (and cached) by the first request or `warm`."""
+    from shared.jit.decision import PasswordDecider
+    from shared.jit.password_context import PasswordContextDecryptor, load_decryption_key
+    from shared.jit.service import JitService
+    from shared.jit.state import JitStateStore
+    from shared.jit.tokens import OidcKeys, TokenValidator
+    from shared.passwords import verify
+
+    if not settings.AUTHORITY:
+        raise ValueError("set JIT.AUTHORITY, e.g. https://<domain>.ciamlogin.com/<tenantId>/v2.0")
+    keys = OidcKeys(
+        settings.AUTHORITY,
+        tenant_id=settings.TENANT_ID,
+        ttl_s=settings.JWKS_CACHE_TTL_S,
+        refresh_min_interval_s=settings.JWKS_REFRESH_MIN_INTERVAL_S,
+        timeout_s=settings.METADATA_TIMEOUT_S,
+    )
+    state = JitStateStore(state_dir / "jit.db")
+    decider = PasswordDecider(
+        settings,
+        vault or open_local_vault(str(state_dir)),
+        state,
+        telemetry,
+        attempt_key=_attempt_key(settings, state_dir),
+        verifier=verifier or verify,
+        live_check=live_check,
+    )
+    await decider.warm()
+    decryptor = PasswordContextDecryptor(load_decryption_key(_decryption_key_material(settings)), settings)
+    return JitService(settings, TokenValidator(settings, keys), decryptor, decider, state, telemetry, keys=keys)

@@ -1,4 +1,4 @@
-"""Workflow: the settings every handler needs, derived once from Settings."""
+"""Workflow: the settings every handler needs, derived once from Settings (whose defaults are the only ones)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from shared.config import Settings
 
 @dataclass(frozen=True)
 class Workflow:
-    import_chunks_queue: str = "import-chunks"
-    run_events_queue: str = "run-events"
-    max_attempts: int = 8
-    quota_writes_per_s: float = 20.0  # what utilisation is measured against
-    quota_window_s: float = 150.0  # over which Graph counts the per-app write quota (time-scaled for the emulator)
-    extensions_app_id: str = ""
-    tenant: str = "contoso.onmicrosoft.com"
+    import_chunks_queue: str
+    run_events_queue: str
+    max_attempts: int
+    quota_writes_per_s: float  # what utilisation is measured against
+    quota_window_s: float  # over which Graph counts the per-app write quota (time-scaled for the emulator)
+    extensions_app_id: str
+    tenant: str
 
     @classmethod
     def from_settings(cls, settings: Settings, apps: int) -> Workflow:

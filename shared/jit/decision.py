@@ -26,11 +26,11 @@ from typing import Literal, Protocol
 import bcrypt
 from pydantic import SecretStr
 
+from shared.config import JitSettings
 from shared.jit.password_context import PasswordContext
 from shared.jit.policy import meets_entra_policy
 from shared.jit.protocol import Action
 from shared.jit.rate_limit import TokenBucket
-from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore
 from shared.jit.verify_cost import VerifyCost
 from shared.passwords import MalformedHash, UnsupportedHash, verify

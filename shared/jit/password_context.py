@@ -18,8 +18,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
+from shared.config import JitSettings
 from shared.jit.segments import json_segment
-from shared.jit.settings import JitSettings
 
 MAX_CONTEXT_CHARS = 32 * 1024
 

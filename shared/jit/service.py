@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from shared.config import JitSettings
 from shared.jit.decision import PasswordDecider
 from shared.jit.password_context import ContextUnreadable, PasswordContextDecryptor
 from shared.jit.protocol import GENERIC_FAILURE_BODY, UNAUTHORIZED_BODY, PasswordSubmitRequest, action_body
-from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore, Outcome
 from shared.jit.tokens import MetadataUnavailable, OidcKeys, TokenRejected, TokenValidator
 from shared.ports import Telemetry

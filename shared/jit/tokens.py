@@ -21,8 +21,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from shared.config import JitSettings
 from shared.jit.segments import json_segment
-from shared.jit.settings import JitSettings
 
 MAX_TOKEN_CHARS = 16 * 1024
 

@@ -1,5 +1,5 @@
 """The sync's two stages as the stage table runs them under the Functions host: the sync's own ports come from
-its Azure runtime (shared.sync.azure), built once per worker beside the import's.
+its Azure runtime (shared.bootstrap.sync_runtime), built once per worker beside the import's.
 
 poll changes (timer): polls SYNC_SOURCE's feed and sends its LegacyChange messages itself (the cursor moves only
 after they are sent), so it returns no follow-ups. apply change (session queue): returns its continuation, if any.
@@ -16,7 +16,7 @@ from shared.sync.sqlite_store import poll_holder
 
 
 async def poll_changes_stage(ports: Ports, workflow: Workflow) -> list[Envelope]:
-    from shared.sync.azure import sync_runtime
+    from shared.bootstrap import sync_runtime
 
     runtime = await sync_runtime()
     async with runtime.feed() as feed:
@@ -25,6 +25,6 @@ async def poll_changes_stage(ports: Ports, workflow: Workflow) -> list[Envelope]
 
 
 async def apply_change_stage(change: LegacyChange, ports: Ports, workflow: Workflow) -> list[Envelope]:
-    from shared.sync.azure import sync_runtime
+    from shared.bootstrap import sync_runtime
 
     return await apply_change(change, (await sync_runtime()).sync, workflow)

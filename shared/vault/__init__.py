@@ -2,16 +2,14 @@
 
 Offline:  SqliteCredentialVault(state/"vault.db", LocalKeyWrapper.from_key_file(state/"keys"/"kek.key"))
 In Azure: TableCredentialVault (one Table shared by every instance, same envelope format) with
-KeyVaultKeyWrapper(CryptographyClient(key_id, credential)); `open_azure_vault(settings)` builds it.
+KeyVaultKeyWrapper(CryptographyClient(key_id, credential)). shared.bootstrap builds both from the settings.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.vault.envelope import Lookup
 from shared.vault.sqlite_vault import SqliteCredentialVault
-from shared.vault.table_vault import TableCredentialVault, open_azure_vault
+from shared.vault.table_vault import TableCredentialVault
 from shared.vault.wrappers import KeyUnwrapFailed, KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper
 
 __all__ = [
@@ -22,11 +20,5 @@ __all__ = [
     "Lookup",
     "SqliteCredentialVault",
     "TableCredentialVault",
-    "open_azure_vault",
 ]
 
-
-def open_local_vault(state_dir: str) -> SqliteCredentialVault:
-    """The offline vault the import stage and `jit serve` share: <state>/vault.db, KEK in <state>/keys/kek.key."""
-    root = Path(state_dir)
-    return SqliteCredentialVault(root / "vault.db", LocalKeyWrapper.from_key_file(root / "keys" / "kek.key"))

@@ -16,11 +16,10 @@ secure_delete, a deleted entity cannot be zeroed by us: the service reclaims it 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
@@ -29,10 +28,7 @@ from azure.data.tables.aio import TableClient
 from shared.adapters.tables import escape_key
 from shared.ports import StoredCredential
 from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
-from shared.vault.wrappers import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper
-
-if TYPE_CHECKING:
-    from shared.config import Settings
+from shared.vault.wrappers import KeyWrapper
 
 MAX_BATCH = 100  # Table transactions: at most 100 operations, all in one partition
 PARTITION_BUCKETS = 16  # one hex digit of the hash; see the module docstring before changing
@@ -176,26 +172,3 @@ def _sealed(object_id: str, entity: Mapping[str, Any]) -> Sealed:
     # The object id the caller asked for (not the stored copy) is what the ciphertext must be bound to.
     return Sealed(object_id, str(entity["kek_id"]), bytes(entity["wrapped_dek"]), bytes(entity["sealed"]))
 
-
-def open_azure_vault(settings: Settings) -> TableCredentialVault | None:
-    """The shared vault for Azure from the app settings, or None when no KEK is configured (JIT disabled).
-
-    Storage: STORAGE_CONNECTION_STRING (Azurite, keys) or TABLES_ACCOUNT_URL (managed identity), table
-    VAULT_TABLE. KEK: KEY_VAULT_KEY_ID (an RSA key in Key Vault: wrapKey/unwrapKey; use the versioned id) or,
-    without Key Vault, VAULT_KEK (base64 32 bytes, a Key Vault secret reference in Azure)."""
-    wrapper: KeyWrapper
-    if settings.KEY_VAULT_KEY_ID:
-        from azure.identity.aio import DefaultAzureCredential
-        from azure.keyvault.keys.crypto.aio import CryptographyClient
-
-        wrapper = KeyVaultKeyWrapper(CryptographyClient(settings.KEY_VAULT_KEY_ID, DefaultAzureCredential()))
-    elif settings.VAULT_KEK:  # an empty app setting counts as unset
-        wrapper = LocalKeyWrapper(base64.b64decode(settings.VAULT_KEK.get_secret_value(), validate=True))
-    else:
-        return None
-    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
-    if connection:
-        return TableCredentialVault.from_connection_string(connection, settings.VAULT_TABLE, wrapper)
-    if settings.TABLES_ACCOUNT_URL:
-        return TableCredentialVault.from_account_url(settings.TABLES_ACCOUNT_URL, settings.VAULT_TABLE, wrapper)
-    raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the credential vault")

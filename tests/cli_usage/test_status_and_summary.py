@@ -33,16 +33,19 @@ def _run(created: int, plan_s: float, import_s: float) -> RunState:
     )  # fmt: skip
 
 
+WORKFLOW = Workflow.from_settings(Settings(), apps=1)
+
+
 def test_rates_include_planning_and_the_quota_share_is_over_its_window() -> None:
     # The case: 250 users, 7 s of planning, under a second of import.
-    tp = throughput_of(_run(250, plan_s=7.0, import_s=0.8), T0 + timedelta(seconds=7.8), Workflow())
+    tp = throughput_of(_run(250, plan_s=7.0, import_s=0.8), T0 + timedelta(seconds=7.8), WORKFLOW)
     assert tp.users_per_second == round(250 / 7.8, 2) and tp.import_users_per_second == round(250 / 0.8, 2)
     assert tp.burst_writes_per_second > 20, "a short import bursts above 20/s…"
     assert tp.write_quota_utilisation == round(250 / 3000, 3), "…yet uses 250 of the window's 3,000 writes"
     # At the quota for two whole windows, and just into a third: never over 100 %.
-    at_quota = throughput_of(_run(6000, 0, 300.0), T0 + timedelta(seconds=300), Workflow())
+    at_quota = throughput_of(_run(6000, 0, 300.0), T0 + timedelta(seconds=300), WORKFLOW)
     assert at_quota.write_quota_utilisation == 1.0
-    into_third = throughput_of(_run(6000, 0, 301.0), T0 + timedelta(seconds=301), Workflow())
+    into_third = throughput_of(_run(6000, 0, 301.0), T0 + timedelta(seconds=301), WORKFLOW)
     assert into_third.write_quota_utilisation < 1.0
 
 

@@ -18,7 +18,7 @@ from cli.run_cmd import run_and_report
 from emulator import DEFAULT_EXTENSIONS_APP_ID
 from emulator.config import Quotas
 from shared.adapters.graph.client import emulator_token
-from shared.vault import open_local_vault
+from shared.bootstrap import open_local_vault
 from tests.conftest import settings_for
 from tests.e2e.exports import write_export
 from tests.tenant_reads import get_page

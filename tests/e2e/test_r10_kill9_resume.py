@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.vault import open_local_vault
+from shared.bootstrap import open_local_vault
 from tests.e2e.conftest import Cli, EmulatorProcess, read_id_map, read_report, run_args, run_dir
 from tests.e2e.exports import Export, write_export
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import bcrypt
 
+from shared.bootstrap import open_local_vault
 from shared.passwords import verify
-from shared.vault import open_local_vault
 from tests.e2e.conftest import LEGACY_ID_ATTR, cli_env, read_id_map, read_report, run_args, run_dir
 
 SEED = 23

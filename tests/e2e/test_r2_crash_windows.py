@@ -17,7 +17,8 @@ import time
 from collections import Counter
 
 from cli.run_cmd import execute_run
-from shared.vault import open_local_vault, sqlite_vault
+from shared.bootstrap import open_local_vault
+from shared.vault import sqlite_vault
 from tests.conftest import SAMPLE, settings_for
 from tests.e2e.conftest import cli_env, ledger_pending, read_id_map, read_report, run_args
 

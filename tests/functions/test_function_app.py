@@ -19,7 +19,7 @@ from azure.functions.servicebus import ServiceBusMessage
 from azure.functions.timer import TimerRequest
 
 import function_app
-from shared.bootstrap import AzureRuntime, install_azure_runtime, local_parts
+from shared.bootstrap import AzureRuntime, install, local_parts
 from shared.handlers.workflow import Workflow
 from shared.messages import AlertRaised, ImportChunk, PlanExport
 from shared.monitoring.metrics import SIGNIN_OUTCOMES, code_label
@@ -95,9 +95,9 @@ def runtime(start_emulator, tmp_path: Path):
     settings = settings_for(emulator, tmp_path)
     parts = local_parts(settings)
     rt = AzureRuntime(settings=settings, ports=parts.ports, workflow=Workflow.from_settings(settings, apps=1))
-    install_azure_runtime(rt)
+    install(azure=rt)
     yield rt, parts, emulator
-    install_azure_runtime(None)
+    install()
 
 
 async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Path):

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.config import Settings
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingOptions
 from shared.messages import ImportChunk
@@ -16,7 +17,7 @@ from shared.records import LegacyUser
 from tests.fakes import FakePorts
 
 RUN = "jsonl-abc-01"
-WORKFLOW = Workflow(max_attempts=4, extensions_app_id="0" * 32)
+WORKFLOW = Workflow.from_settings(Settings(MAX_ATTEMPTS=4, EXTENSIONS_APP_ID="0" * 32), apps=1)
 MAPPING = MappingOptions(tenant="contoso.onmicrosoft.com", extensions_app_id="0" * 32)
 BCRYPT = {"algorithm": "bcrypt", "value": "$2b$04$" + "a" * 53}
 

@@ -21,11 +21,11 @@ from azure.data.tables.aio import TableClient
 from azure.keyvault.keys.crypto import KeyWrapAlgorithm, UnwrapResult, WrapResult
 from pydantic import SecretStr
 
-from shared.config import Settings
+from shared.bootstrap import open_azure_vault, shared_vault
+from shared.config import JitSettings, Settings
 from shared.jit.decision import PasswordDecider
 from shared.jit.password_context import PasswordContext
 from shared.jit.protocol import Action
-from shared.jit.settings import JitSettings
 from shared.jit.state import JitStateStore
 from shared.ports import CredentialVault, StoredCredential
 from shared.records import PasswordHash
@@ -38,7 +38,6 @@ from shared.vault import (
     Lookup,
     SqliteCredentialVault,
     TableCredentialVault,
-    open_azure_vault,
 )
 from shared.vault.table_vault import MAX_BATCH, PARTITION_BUCKETS, credential_keys
 
@@ -428,12 +427,10 @@ async def test_azure_runtime_imports_into_the_table_vault(azurite_connection_str
 async def test_password_submit_function_uses_the_table_vault_with_azure_storage(
     azurite_connection_string: str, vault_table: str
 ) -> None:
-    from functions.password_submit import _shared_vault
-
-    assert _shared_vault(Settings(STORAGE_CONNECTION_STRING=None, TABLES_ACCOUNT_URL=None)) is None  # local host
+    assert shared_vault(Settings(STORAGE_CONNECTION_STRING=None, TABLES_ACCOUNT_URL=None)) is None  # local host
     with pytest.raises(ValueError, match="KEY_VAULT_KEY_ID"):
-        _shared_vault(azure_settings(azurite_connection_string, vault_table))
-    vault = _shared_vault(
+        shared_vault(azure_settings(azurite_connection_string, vault_table))
+    vault = shared_vault(
         azure_settings(
             azurite_connection_string, vault_table, VAULT_KEK=base64.b64encode(secrets.token_bytes(32)).decode()
         )

@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from jit_rig import AUDIENCE, EXTENSION_APP_ID, TENANT_ID, FakeTenant, Rig
 from joserfc.jwk import RSAKey
 
-from shared.jit.bootstrap import open_jit_service
+from shared.bootstrap import open_jit_service, open_local_vault
+from shared.config import JitSettings
 from shared.jit.service import JitService
-from shared.jit.settings import JitSettings
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry
-from shared.vault import SqliteCredentialVault, open_local_vault
+from shared.vault import SqliteCredentialVault
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ from joserfc import jwe, jwt
 from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
+from shared.config import ENTRA_EVENTS_APP_ID
 from shared.jit.service import JitService
-from shared.jit.settings import ENTRA_EVENTS_APP_ID
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry

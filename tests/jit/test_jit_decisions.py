@@ -223,9 +223,8 @@ async def test_live_legacy_check_is_off_by_default_and_used_when_enabled(
             asked.append(object_id)
             return "valid" if password.get_secret_value() == STRONG else "invalid"
 
-    from shared.jit.bootstrap import open_jit_service
+    from shared.bootstrap import open_jit_service, open_local_vault
     from shared.telemetry import TallyTelemetry
-    from shared.vault import open_local_vault
 
     for enabled, expected in ((False, "Retry"), (True, "MigratePassword")):
         settings = jit_settings.model_copy(update={"LIVE_CHECK_ENABLED": enabled})

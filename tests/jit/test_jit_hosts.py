@@ -18,7 +18,8 @@ from jit_rig import AUDIENCE, TENANT_ID, FakeTenant, Rig, bcrypt_hash, credentia
 from typer.testing import CliRunner
 
 from functions import password_submit
-from shared.vault import open_local_vault
+from shared import bootstrap
+from shared.bootstrap import open_local_vault
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,10 +41,7 @@ async def test_function_answers_through_the_shared_service(make_rig: Any, tenant
     rig: Rig = await make_rig()
     await rig.vault.store(credential("oid-1", bcrypt_hash("Str0ng-Passw0rd!")))
 
-    async def factory() -> Any:
-        return rig.service
-
-    password_submit.configure(factory)
+    bootstrap.install(jit=rig.service)
     try:
         body = tenant.body("oid-1", "Str0ng-Passw0rd!", nonce="fn-nonce")
         request = func.HttpRequest(
@@ -63,7 +61,7 @@ async def test_function_answers_through_the_shared_service(make_rig: Any, tenant
         )
         assert (await password_submit.password_submit(unauthenticated)).status_code == 401
     finally:
-        password_submit.configure(password_submit._from_settings)
+        bootstrap.install()
 
 
 def test_cli_registers_jit_serve_with_the_documented_options() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from jit_rig import credential
 from pydantic import SecretStr
 
+from shared.bootstrap import open_local_vault
 from shared.records import PasswordHash
-from shared.vault import open_local_vault
 
 
 def canary_hash(i: int) -> PasswordHash:

@@ -18,15 +18,15 @@ from pydantic import SecretStr
 
 from emulator import EmulatorConfig, EmulatorServer, serve
 from shared.adapters.graph.client import emulator_token
-from shared.jit.bootstrap import open_jit_service
+from shared.bootstrap import open_jit_service, open_local_vault
+from shared.config import JitSettings
 from shared.jit.server import build_app
 from shared.jit.service import ROUTE
-from shared.jit.settings import JitSettings
 from shared.monitoring.jit_tenant_setup import EncryptionCertificate, JitTenantConfig, configure_jit
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry
-from shared.vault import SqliteCredentialVault, open_local_vault
+from shared.vault import SqliteCredentialVault
 
 CUSTOMER_APP = "c0ffee00-0000-4000-8000-000000000001"
 RANDOM_PASSWORD = "Rand0m!Initial#Pw"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.jit.settings import ENTRA_EVENTS_APP_ID, JitSettings
+from shared.config import ENTRA_EVENTS_APP_ID, JitSettings
 from tests.monitoring.jit_cutover_rig import CUSTOMER_APP, RANDOM_PASSWORD, cutover_rig
 
 LEGACY = "Legacy!Passw0rd"

@@ -32,6 +32,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.config import Settings
 from shared.handlers.plan_export import plan_export as plan_stage
 from shared.handlers.workflow import Workflow
 from shared.messages import PlanExport
@@ -256,7 +257,7 @@ def run_verdicts(source: str, export: Path, mapping: Path) -> dict[int, str]:
         telemetry=_Telemetry(),  # type: ignore[arg-type]
     )
     command = PlanExport(run_id="r1", source=source, export_ref=str(export), mapping_ref=str(mapping))
-    workflow = Workflow(tenant=TENANT, extensions_app_id=EXTENSIONS_APP)
+    workflow = Workflow.from_settings(Settings(TENANT=TENANT, EXTENSIONS_APP_ID=EXTENSIONS_APP), apps=1)
     asyncio.run(plan_stage(command, ports, workflow))
     verdicts = {entry.line: "valid" for entry in chunks.entries}
     for raw in artifacts.files["rejects.jsonl"].splitlines():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.config import Settings, WriteQuota
-from shared.jit.settings import JitSettings
+from shared.config import JitSettings, Settings, WriteQuota
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "local.settings.example.json"
 
