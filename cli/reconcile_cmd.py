@@ -20,6 +20,7 @@ from cli.settings_from_options import build_settings
 from shared.adapters.graph.lanes import build_directory
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.ledger import SqliteLedger
+from shared.bootstrap import open_local_vault
 from shared.config import Settings
 from shared.credentials import CredentialConfigError
 from shared.handlers.workflow import Workflow
@@ -29,7 +30,6 @@ from shared.reconcile.report import write_reports
 from shared.reconcile.tenant import TenantUnreadable, tenant_user_pages
 from shared.sources import READERS, SourceItem, UnknownSource, UnreadableExport, get_reader
 from shared.sync.local import mapping_for
-from shared.vault import open_local_vault
 
 EXIT_OK, EXIT_DIFFERENCES, EXIT_USAGE = 0, 1, 2
 

@@ -14,7 +14,7 @@ BUILDERS = re.compile(r"\bSettings\(\)|\bdef (open_azure_vault|open_local_vault|
 
 def product_modules() -> list[Path]:
     files = [p for package in PRODUCT for p in (REPO / package).rglob("*.py")]
-    return sorted(files + [REPO / "function_app.py"])
+    return sorted([*files, REPO / "function_app.py"])
 
 
 def test_only_the_bootstrap_reads_settings_and_builds_adapters_from_them() -> None:
