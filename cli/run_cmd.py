@@ -26,6 +26,7 @@ from cli.plan_cmd import ACCEPT_HELP, DEFAULT_TENANT, EXIT_CODES_HELP, QUOTA_HEL
 from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run
 from cli.settings_from_options import build_settings, is_loopback
 from cli.status_view import queue_line, view_run
+from cli.waves_cmd import wave_problem
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.files import StateInUse, state_lock
 from shared.config import Settings
@@ -95,6 +96,7 @@ async def run_and_report(
     show_progress: bool = True,
     resume: str | None = None,
     abandon: str | None = None,
+    wave: int | None = None,
 ) -> tuple[RunState, RunReport | None]:
     """`execute_run`, plus the run's report when it finished. Holds the state directory's run lock throughout.
 
@@ -107,12 +109,13 @@ async def run_and_report(
         try:
             if abandon is not None:
                 await _abandon(parts, abandon)
-            choice = choose_run(source, export, await parts.ledger.list_runs(), resume=resume)
+            choice = choose_run(source, export, await parts.ledger.list_runs(), resume=resume, wave=wave)
             if choice.resuming:
                 console.print(f"Resuming run [bold]{choice.run_id}[/]")
             final = await _drive(parts, settings, choice.run_id, PlanExport(
                 run_id=choice.run_id, source=source, export_ref=choice.export_ref or str(export),
                 mapping_ref=str(mapping) if mapping else None, chunk_size=settings.CHUNK_SIZE,
+                wave=_resumed_wave(choice.run_id, await parts.ledger.list_runs(), wave),
             ), show_progress)  # fmt: skip
             if final is None:
                 raise RuntimeError(f"run {choice.run_id} vanished from the ledger")
@@ -120,6 +123,11 @@ async def run_and_report(
             return final, report
         finally:
             await parts.close()
+
+
+def _resumed_wave(run_id: str, runs: list[RunState], wave: int | None) -> int | None:
+    """A resumed run keeps the wave it was planned for (`--resume RUN` names no wave)."""
+    return next((r.wave for r in runs if r.run_id == run_id), wave)
 
 
 async def _abandon(parts: LocalHostParts, run_id: str) -> None:
@@ -172,8 +180,9 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
         console.print(f"[yellow]Run {run.run_id} is not finished[/]; run the same command again to resume.")
         return EXIT_FAILURES
     counts = report.counts
+    wave = "" if report.wave is None else f" (wave {report.wave}; {counts.other_wave} records in other waves)"
     console.print(
-        f"[bold]Run {run.run_id}[/]: {counts.total} records → created {counts.created}, "
+        f"[bold]Run {run.run_id}[/]{wave}: {counts.total} records → created {counts.created}, "
         f"already present {counts.already_present}, rejected {counts.rejected}, failed {counts.failed}"
     )
     tp = report.throughput
@@ -221,6 +230,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         accept: Annotated[list[str] | None, typer.Option("--accept-constraint", help=ACCEPT_HELP)] = None,
         object_quota: Annotated[int, typer.Option("--object-quota", min=1, help=QUOTA_HELP)] = OBJECT_QUOTA,
+        wave: Annotated[
+            int | None, typer.Option("--wave", min=1, help="Import only this wave's users (`waves plan` first).")
+        ] = None,
     ) -> None:
         """Import an export into the tenant. Run the same command again to resume after a crash."""
         if unknown := unknown_acceptances(accept or []):
@@ -231,6 +243,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: --source is required: one of {', '.join(sorted(READERS))}", err=True)
             raise typer.Exit(EXIT_USAGE)
         if problem := chunk_size_problem(chunk_size):
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        if wave is not None and (problem := wave_problem(state, wave)):
             typer.echo(f"error: {problem}", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:
@@ -267,7 +282,7 @@ def register(app: typer.Typer) -> None:
             final, report = asyncio.run(
                 run_and_report(
                     export if live else export.resolve(), source, settings,
-                    mapping=mapping.resolve() if mapping else None, resume=resume, abandon=abandon,
+                    mapping=mapping.resolve() if mapping else None, resume=resume, abandon=abandon, wave=wave,
                 )
             )  # fmt: skip
         except (RunStopped, StateUnavailable, StateInUse, OtherRunUnfinished, UnknownRun) as exc:

@@ -52,27 +52,35 @@ def is_open(run: RunState) -> bool:
     return run.finished_at is None and run.error is None and run.abandoned_at is None
 
 
-def choose_run(source: str, path: Path, runs: list[RunState], *, resume: str | None = None) -> RunChoice:
-    """The run to drive for this export. Raises OtherRunUnfinished or UnknownRun."""
+def choose_run(
+    source: str, path: Path, runs: list[RunState], *, resume: str | None = None, wave: int | None = None
+) -> RunChoice:
+    """The run to drive for this export (and wave: `…-wN-NN`). Raises OtherRunUnfinished or UnknownRun."""
     if resume is not None:
         run = _named(resume, runs)
         if not is_open(run):
             raise UnknownRun(f"run {resume} is not unfinished (it is {run_word(run)}); nothing to resume")
         return RunChoice(run.run_id, True, run.export_ref)
-    prefix = f"{source}-{export_fingerprint(source, path)}-"
-    mine = sorted((r for r in runs if r.run_id.startswith(prefix)), key=lambda r: r.run_id)
+    prefix = f"{source}-{export_fingerprint(source, path)}-" + ("" if wave is None else f"w{wave}-")
+    mine = sorted((r for r in runs if r.run_id.startswith(prefix) and r.wave == wave), key=lambda r: r.run_id)
     current = mine[-1] if mine and is_open(mine[-1]) else None
     others = [r for r in runs if is_open(r) and (current is None or r.run_id != current.run_id)]
     if others:
         other = others[0]
         raise OtherRunUnfinished(
             f"run {other.run_id} (export {other.export_ref}) is unfinished in this state directory and was "
-            f"planned from a different export; finish it with --resume {other.run_id}, or cancel its open "
+            f"planned from {_other_plan(other, wave)}; finish it with --resume {other.run_id}, or cancel its open "
             f"chunks with --abandon {other.run_id}, then run again"
         )
     if current is not None:
         return RunChoice(current.run_id, True)
     return RunChoice(f"{prefix}{len(mine) + 1:02d}", False)
+
+
+def _other_plan(run: RunState, wave: int | None) -> str:
+    if run.wave == wave:
+        return "a different export"
+    return "the whole export" if run.wave is None else f"a different export or wave (wave {run.wave})"
 
 
 def abandonable(run_id: str, runs: list[RunState]) -> RunState:
@@ -84,6 +92,8 @@ def abandonable(run_id: str, runs: list[RunState]) -> RunState:
 
 def run_word(run: RunState) -> str:
     """How `status` names a run's state."""
+    if run.rolled_back_at is not None:
+        return "rolled back"
     if run.abandoned_at is not None:
         return "abandoned"
     if run.finished_at is not None:

@@ -49,7 +49,7 @@ def view_run(run: RunState, dead_reasons: list[str], state_dir: Path) -> RunView
 
 
 def _progress(run: RunState) -> str:
-    source = f"{run.source} export {run.export_ref}"
+    source = f"{run.source} export {run.export_ref}" + ("" if run.wave is None else f", wave {run.wave}")
     if run.chunks is None:
         return f"{source}; planning, records not counted yet"
     return f"{source}; {run.chunks_reported} of {run.chunks} chunks reported"
@@ -59,12 +59,17 @@ def _counts(run: RunState) -> str:
     written = f"created {run.created:,}, already present {run.already_present:,}, failed {run.failed:,}"
     if run.total is None:
         return f"{written} (records not counted yet)"
-    return f"{run.total:,} records: {written}, rejected before any write {run.rejected or 0:,}"
+    others = f", {run.other_wave:,} in other waves" if run.wave is not None else ""
+    return f"{run.total:,} records: {written}, rejected before any write {run.rejected or 0:,}{others}"
 
 
 def _next_step(run: RunState, state: str, run_dir: Path, state_dir: Path) -> str:
     state_arg = shlex.quote(str(state_dir))
     again = f"ciam-migrate run {shlex.quote(run.export_ref)} --source {run.source} --state {state_arg}"
+    if run.wave is not None:
+        again += f" --wave {run.wave}"
+    if state == "rolled back":
+        return f"nothing: the users it created were deleted; `{again}` creates them again"
     if state == "abandoned":
         return "nothing: the run was abandoned; the users it created stay in the tenant"
     if run.finished_at is not None:

@@ -80,6 +80,21 @@ async def _in_table(settings: Settings, plan: WavePlan | None) -> WavePlan | Non
 _RULE_WORDS = {"field": "by {field}", "percent": "by a stable hash of the legacy id", "apps": "by app ({field})"}
 
 
+def wave_problem(state: str, wave: int) -> str | None:
+    """Why `run --wave N` cannot start (no plan in the state, no such wave), or None."""
+    try:
+        stored = _with_ledger(build_settings(state=state), False, None)
+    except StateUnavailable as exc:
+        return str(exc)
+    if stored is None:
+        return f"--wave {wave}: no wave plan in {state}: run `ciam-migrate waves plan --state {state} …` first"
+    try:
+        stored.wave(wave)
+    except WaveRuleError as exc:
+        return str(exc)
+    return None
+
+
 def print_plan(plan: WavePlan) -> None:
     rule = _RULE_WORDS[plan.kind].format(field=plan.field)
     table = Table("wave", "users", "holds", "apps cutting over", title=f"Waves {rule}", title_justify="left")
@@ -159,6 +174,7 @@ def plan(
 def list_waves(
     state: Annotated[str, typer.Option(help="State directory.")] = "./migration",
     azure: Annotated[bool, typer.Option("--azure", help="Read the Azure Table ledger (LEDGER_TABLE).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Show the stored wave plan: each wave's rule, planned count and apps. Exit 2 when there is none."""
     try:
@@ -169,6 +185,9 @@ def list_waves(
     if stored is None:
         typer.echo(f"error: no wave plan in {state}: run `ciam-migrate waves plan` first", err=True)
         raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        typer.echo(stored.model_dump_json(indent=2))
+        return
     print_plan(stored)
 
 

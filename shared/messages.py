@@ -28,6 +28,7 @@ class PlanExport(_Message):
     export_ref: str  # a path (local) or blob name (Azure) the ExportStore can open
     mapping_ref: str | None = None
     chunk_size: int = Field(default=500, ge=1, le=5000)
+    wave: int | None = Field(default=None, ge=1)  # plan only this wave's users (the ledger's wave plan)
 
 
 class ImportChunk(_Message):

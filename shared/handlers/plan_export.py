@@ -8,6 +8,8 @@ The export is read twice: first for the attribute types over all of it (shared/p
 then to admit and chunk. Idempotent: a redelivery re-plans from the start and overwrites the same chunks
 and rejects file.
 An unreadable export raises UnreadableExport before any ImportChunk is emitted.
+With `wave`, only the users the ledger's wave plan places in that wave are admitted; the others are
+counted as `other_wave` (neither chunked nor rejected). Records the reader cannot read belong to wave 1.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from shared.planning.attribute_types import AttributeTypes
 from shared.ports import Ports
 from shared.records import RejectedRecord, SourceRecord
 from shared.sources import SourceItem, SourceOptions, UnmappedFeatures, get_reader
+from shared.waves import WavePlan, WaveRuleError
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +51,32 @@ def chunk_id_for(index: int) -> str:
     return f"c{index:06d}"
 
 
+async def _wave_plan(command: PlanExport, ports: Ports) -> WavePlan | None:
+    if command.wave is None:
+        return None
+    plan = await ports.ledger.get_wave_plan()
+    if plan is None:
+        raise WaveRuleError(f"run {command.run_id}: --wave {command.wave} but the ledger holds no wave plan")
+    plan.wave(command.wave)  # raises when the plan has no such wave
+    return plan
+
+
+def _in_wave(item: SourceItem, plan: WavePlan | None, wave: int | None) -> bool:
+    if plan is None or wave is None:
+        return True
+    if isinstance(item, RejectedRecord):  # unreadable: no fields to place it by
+        return wave == 1
+    return plan.wave_of(item.user) == wave
+
+
 async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> list[Envelope]:
     run_id = command.run_id
     source_options, mapping = resolve_options(command.source, command.mapping_ref, workflow)
+    wave_plan = await _wave_plan(command, ports)
     run = await ports.ledger.get_run(run_id) or RunState(
-        run_id=run_id, source=command.source, export_ref=command.export_ref, started_at=ports.clock.now()
-    )
+        run_id=run_id, source=command.source, export_ref=command.export_ref, started_at=ports.clock.now(),
+        wave=command.wave,
+    )  # fmt: skip
     run = run.model_copy(update={"mapping": mapping})
     await ports.ledger.save_run(run)
 
@@ -80,7 +103,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     attribute_examples: dict[str, Any] = {}
     chunk: list[SourceRecord] = []
     chunk_ids: list[str] = []
-    total = 0
+    total = other_wave = 0
 
     async def flush() -> None:
         chunk_id = chunk_id_for(len(chunk_ids))
@@ -90,6 +113,9 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
 
     async with AsyncExitStack() as stack:
         async for item in await _items(stack, source_options):
+            if not _in_wave(item, wave_plan, command.wave):
+                other_wave += 1
+                continue
             total += 1
             if isinstance(item, RejectedRecord):
                 rejects.append(item)
@@ -115,12 +141,15 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
             "reject_reasons": dict(Counter(str(r.code) for r in rejects)),
             "chunks": len(chunk_ids),
             "planned_at": ports.clock.now(),
+            "other_wave": other_wave,
         }
     )
     await ports.ledger.save_run(run)
-    ports.telemetry.count("records_planned", total, source=command.source)
-    ports.telemetry.count("records_rejected", len(rejects), source=command.source)
-    logger.info("planned run %s: %d records, %d rejected, %d chunks", run_id, total, len(rejects), len(chunk_ids))
+    wave = {} if command.wave is None else {"wave": command.wave}
+    ports.telemetry.count("records_planned", total, source=command.source, **wave)
+    ports.telemetry.count("records_rejected", len(rejects), source=command.source, **wave)
+    logger.info("planned run %s: %d records, %d rejected, %d chunks, %d in other waves", run_id, total, len(rejects),
+                len(chunk_ids), other_wave)  # fmt: skip
 
     follow: list[Envelope] = [
         Envelope(

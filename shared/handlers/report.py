@@ -1,7 +1,8 @@
 """The run report: report.json, failures.jsonl and id-map.csv beside the planner's rejects.jsonl.
 
-report.json keys are a user-facing contract: run_id, source, started_at, finished_at, counts {total,
-created, already_present, rejected, failed}, by_reason, throughput {users_per_second,
+report.json keys are a user-facing contract: run_id, source, started_at, finished_at, wave (a wave's
+run only), counts {total, created, already_present, rejected, failed, other_wave (a wave's run only:
+records of the export that belong to another wave)}, by_reason, throughput {users_per_second,
 import_users_per_second, write_quota_utilisation, …}. No secret and no personal data beyond legacy
 ids appear in any of them.
 `users_per_second` is over the whole run, planning included (what the operator waited for);
@@ -41,6 +42,7 @@ class RunCounts(_Part):
     already_present: int
     rejected: int
     failed: int
+    other_wave: int | None = None  # a wave's run: records of other waves (not written, not rejected, not in total)
 
 
 class Throughput(_Part):
@@ -59,6 +61,7 @@ class RunReport(_Part):
     source: str
     started_at: str  # RFC 3339, as written since the first release
     finished_at: str
+    wave: int | None = None
     counts: RunCounts
     by_reason: dict[str, int]
     throughput: Throughput
@@ -112,14 +115,17 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunRe
         source=run.source,
         started_at=run.started_at.isoformat(),
         finished_at=finished.isoformat(),
+        wave=run.wave,
         counts=RunCounts(
             total=run.total or 0, created=run.created, already_present=run.already_present,
             rejected=run.rejected or 0, failed=run.failed,
+            other_wave=None if run.wave is None else run.other_wave,
         ),
         by_reason=dict(sorted(by_reason.items())),
         throughput=throughput_of(run, finished, workflow),
     )  # fmt: skip
     await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
     await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())
-    await ports.artifacts.write_text(run.run_id, REPORT_NAME, json.dumps(report.model_dump(), indent=2) + "\n")
+    text = json.dumps(report.model_dump(exclude_none=True), indent=2)  # a whole-export run has no wave keys
+    await ports.artifacts.write_text(run.run_id, REPORT_NAME, text + "\n")
     return report

@@ -34,7 +34,7 @@ async def track_run(
     run = run.model_copy(update={"finished_at": ports.clock.now()})
     await write_report(run, ports, workflow)
     await ports.ledger.save_run(run)
-    ports.telemetry.count("runs_completed", 1)
+    ports.telemetry.count("runs_completed", 1, **({} if run.wave is None else {"wave": run.wave}))
     logger.info("run %s complete: %d created, %d already present, %d failed", run.run_id, run.created,
                 run.already_present, run.failed)  # fmt: skip
     return [
