@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "report": "cli.report_cmd",
     "waves": "cli.waves_cmd",
     "reconcile": "cli.reconcile_cmd",
+    "longtail": "cli.longtail_cmd",
 }
 
 

@@ -54,6 +54,15 @@ class SyncDirectory:
         if patch:
             await self._call(self._lane(), Method.PATCH, f"/users/{quote(object_id)}", patch, write=True)
 
+    async def ensure_email_method(self, object_id: str, address: str) -> None:
+        """Register `address` as the user's email authentication method unless they already have one
+        (graph docs api/authentication-post-emailmethods.md: a user has at most one)."""
+        path = f"/users/{quote(object_id)}/authentication/emailMethods"
+        listed = await self._call(self.graph.lanes[0], Method.GET, path, None, write=False)
+        if listed and listed.get("value"):
+            return
+        await self._call(self._lane(), Method.POST, path, {"emailAddress": address}, write=True)
+
     async def delete_user(self, object_id: str) -> bool:
         """Soft delete (restorable for 30 days). False when the user was already gone."""
         try:
