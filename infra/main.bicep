@@ -305,7 +305,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'QUOTA_TABLE', value: quotaTable.name }
         // Versioned: the wrapper unwraps with this exact key version (rotation needs a re-wrap of the rows).
         { name: 'KEY_VAULT_KEY_ID', value: vaultKek.properties.keyUriWithVersion }
-        { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
         { name: 'CHUNK_SEALING_KEY', value: '@Microsoft.KeyVault(SecretUri=${sealingKeySecret.properties.secretUri})' }
       ]
     }

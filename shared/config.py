@@ -97,10 +97,7 @@ class Settings(BaseSettings):
     APP_IDS: list[str] = Field(default_factory=list)  # app registrations used together for writes
     EXTENSIONS_APP_ID: str | None = None  # the b2c-extensions-app's appId (attributes, JIT flag)
     MIGRATION_FLAG_ATTRIBUTE: str = "toBeMigrated"
-    LEGACY_ID_ATTRIBUTE: str = "legacyId"
-    CREATE_FEDERATED_IDENTITIES: bool = False  # undocumented for external tenants: off by default
     WRITE_QUOTA: WriteQuota = Field(default_factory=WriteQuota)
-    TENANT_OBJECT_QUOTA: int = 300_000
     BATCH_CONCURRENCY: int = Field(default=4, ge=1, le=32)
     # Shared write quota (docs/operations.md): every process and Functions instance draws leases of
     # QUOTA_LEASE_TOKENS writes from one bucket per app lane and one per tenant (Table QUOTA_TABLE in Azure,
