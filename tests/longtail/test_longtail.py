@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.run_cmd import execute_run
 from emulator import DEFAULT_EXTENSIONS_APP_ID
-from shared.vault import open_local_vault
+from shared.bootstrap import open_local_vault
 from tests.conftest import SAMPLE, settings_for
 from tests.reconcile.tenant_edits import headers, list_users, patch_user
 
