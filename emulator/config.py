@@ -74,14 +74,6 @@ class FaultSpec(BaseModel):
     def to_spec(self) -> dict[str, float]:
         return self.model_dump(by_alias=True)
 
-    @property
-    def any_status_fault(self) -> bool:
-        return (self.error_500 + self.error_503 + self.error_504 + self.error_504_after_commit) > 0
-
-    @property
-    def any_batch_fault(self) -> bool:
-        return (self.batch_500 + self.batch_503 + self.batch_504 + self.batch_504_after_commit) > 0
-
 
 # The Graph application permissions an import needs (graph docs permissions-reference.md); a ClientApp is
 # granted these unless a test says otherwise.

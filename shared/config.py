@@ -173,10 +173,6 @@ class Settings(BaseSettings):
         """The part of each write budget a bulk import uses: all of it, unless a sync runs beside it."""
         return 1.0 - self.SYNC_WRITE_SHARE if self.SYNC_ENABLED else 1.0
 
-    @property
-    def extensions_app_id_compact(self) -> str | None:
-        return self.EXTENSIONS_APP_ID.replace("-", "") if self.EXTENSIONS_APP_ID else None
-
 
 def environment_secret(name: str) -> str | None:
     """A secret from the environment variable a user named (`--app ID:secret-env=NAME`); never logged."""

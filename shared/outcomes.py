@@ -107,10 +107,6 @@ class RunState(BaseModel):
     failed: int = 0
 
     @property
-    def planned(self) -> bool:
-        return self.chunks is not None
-
-    @property
     def complete(self) -> bool:
         return self.chunks is not None and self.chunks_reported >= self.chunks
 

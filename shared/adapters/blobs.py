@@ -50,12 +50,6 @@ def container_client(
     return ContainerClient(account_url, container, credential=credential)
 
 
-async def ensure_container(container: ContainerClient) -> None:
-    """Create the container if missing (local runs and Azurite; in Azure, infra creates it)."""
-    with suppress(ResourceExistsError):
-        await container.create_container()
-
-
 class BlobChunkStore:
     """`ChunkStore`: `runs/<run_id>/chunks/<chunk_id>.bin`, sealed. A re-put replaces the chunk."""
 

@@ -123,10 +123,6 @@ class JitStateStore:
     def clear_failures(self, object_id: str) -> None:
         self._db.execute("DELETE FROM failures WHERE object_id = ?", (object_id,))
 
-    def failure_count(self, object_id: str) -> int:
-        row = self._db.execute("SELECT count FROM failures WHERE object_id = ?", (object_id,)).fetchone()
-        return int(row[0]) if row else 0
-
     # -- outcomes -----------------------------------------------------------------------------------
 
     def record_outcome(self, outcome: Outcome) -> None:

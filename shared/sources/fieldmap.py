@@ -174,9 +174,6 @@ class FieldMap:
                 return None if value is _MISSING else value
         return None
 
-    def has(self, target: str) -> bool:
-        return any(f.target == target for f in self.fields)
-
     def source_of(self, target: str) -> str | None:
         for f in self.fields:
             if f.target == target:

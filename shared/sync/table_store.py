@@ -54,10 +54,6 @@ class TableSyncStore:
             credential = DefaultAzureCredential()
         return cls(TableClient(account_url, table_name, credential=credential))
 
-    async def ensure_table(self) -> None:
-        with suppress(ResourceExistsError):
-            await self._table.create_table()
-
     async def close(self) -> None:
         await self._table.close()
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -67,11 +66,6 @@ class TableCredentialVault:
 
             credential = DefaultAzureCredential()
         return cls(TableClient(account_url, table_name, credential=credential), wrapper)
-
-    async def ensure_table(self) -> None:
-        """Create the table if missing (local runs and Azurite; in Azure, infra creates it)."""
-        with suppress(ResourceExistsError):
-            await self._table.create_table()
 
     async def close(self) -> None:
         await self._table.close()
@@ -171,4 +165,3 @@ def _entity(sealed: Sealed) -> dict[str, Any]:
 def _sealed(object_id: str, entity: Mapping[str, Any]) -> Sealed:
     # The object id the caller asked for (not the stored copy) is what the ciphertext must be bound to.
     return Sealed(object_id, str(entity["kek_id"]), bytes(entity["wrapped_dek"]), bytes(entity["sealed"]))
-
