@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "waves": "cli.waves_cmd",
     "reconcile": "cli.reconcile_cmd",
     "longtail": "cli.longtail_cmd",
+    "tenant": "cli.tenant_cmd",
 }
 
 

@@ -40,6 +40,9 @@ def render(reply: Reply, request_id: str, client_request_id: str | None) -> web.
         return web.Response(status=reply.status, headers=headers)
     if isinstance(reply.body, str):
         return web.Response(status=reply.status, text=reply.body, content_type="text/plain", headers=headers)
+    if isinstance(reply.body, bytes):  # a branding image (image/png, image/jpeg)
+        return web.Response(status=reply.status, body=reply.body, content_type=content_type or "image/png",
+                            headers=headers)  # fmt: skip
     return web.Response(
         status=reply.status,
         body=_dumps(reply.body).encode(),
@@ -78,7 +81,8 @@ class GraphHandler:
         try:
             ctx.app_id = self.tokens.app_id(request.headers.get("Authorization"))
             if request.method in _BODY_METHODS and request.can_read_body:
-                ctx.body = await _json_body(request)
+                is_image = request.content_type.startswith("image/")
+                ctx.body = await request.read() if is_image else await _json_body(request)
             if ctx.path == "/$batch":
                 if request.method != "POST":
                     raise GraphError(405, "Request_BadRequest", "Only POST is allowed on $batch.")

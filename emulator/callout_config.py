@@ -4,6 +4,7 @@ POST/GET /identity/customAuthenticationExtensions   onPasswordSubmitCustomExtens
                                                     clientConfiguration timeoutInMilliseconds / maximumRetries)
 POST/GET /identity/authenticationEventListeners     onPasswordSubmitListener (includeApplications, handler with
                                                     migrationPropertyId and customExtension.id)
+PATCH {id} of both (…-update.md: the merged object passes the create rules)
 POST /applications, PATCH /applications/{id}        the extension app: identifierUris, keyCredentials
                                                     (AsymmetricX509Cert, usage Encrypt) and tokenEncryptionKeyId
 
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from emulator.app_registrations import apply_registration_fields, new_registration_defaults
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.errors import bad_request, not_found
@@ -39,8 +41,7 @@ def _target_url_ok(url: Any) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
 
 
-def create_extension(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
-    body = ctx.body
+def _checked_extension(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("@odata.type") != EXTENSION_TYPE:
         raise bad_request(f"Only {EXTENSION_TYPE} is supported by the emulator.")
     endpoint = body.get("endpointConfiguration") or {}
@@ -56,19 +57,18 @@ def create_extension(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
         raise bad_request("clientConfiguration.timeoutInMilliseconds must be between 200 and 2000.")
     if not isinstance(retries, int) or not 0 <= retries <= 1:
         raise bad_request("clientConfiguration.maximumRetries must be 0 or 1.")
-    item = {
-        **body,
-        "id": str(uuid.uuid4()),
-        "clientConfiguration": {"timeoutInMilliseconds": timeout, "maximumRetries": retries},
-    }
+    return {**body, "clientConfiguration": {"timeoutInMilliseconds": timeout, "maximumRetries": retries}}
+
+
+def create_extension(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
+    item = {**_checked_extension(ctx.body), "id": str(uuid.uuid4())}
     tenant.callouts.extensions[item["id"]] = item
     return Reply(
         201, {"@odata.context": f"{ctx.base_url}/$metadata#identity/customAuthenticationExtensions/$entity", **item}
     )
 
 
-def create_listener(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
-    body = ctx.body
+def _check_listener(tenant: EmulatedTenant, body: Any) -> None:
     if not isinstance(body, dict) or body.get("@odata.type") != LISTENER_TYPE:
         raise bad_request(f"Only {LISTENER_TYPE} is supported by the emulator.")
     handler = body.get("handler") or {}
@@ -80,11 +80,32 @@ def create_listener(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
     prop = tenant.state.extension_properties.get(str(handler.get("migrationPropertyId")))
     if prop is None or prop.data_type != "Boolean" or "User" not in prop.target_objects:
         raise bad_request("handler.migrationPropertyId must name a Boolean user extension property.")
-    item = {**body, "id": str(uuid.uuid4())}
+
+
+def create_listener(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
+    _check_listener(tenant, ctx.body)
+    item = {**ctx.body, "id": str(uuid.uuid4())}
     tenant.callouts.listeners[item["id"]] = item
     return Reply(
         201, {"@odata.context": f"{ctx.base_url}/$metadata#identity/authenticationEventListeners/$entity", **item}
     )
+
+
+def update_item(tenant: EmulatedTenant, ctx: RequestContext, items: dict[str, dict[str, Any]], key: str) -> Reply:
+    """PATCH of an extension or listener (graph docs beta customauthenticationextension-update.md,
+    authenticationeventlistener-update.md): the merged object must pass the create rules."""
+    item = items.get(key)
+    if item is None:
+        raise not_found(key)
+    if not isinstance(ctx.body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    merged = {**item, **{k: v for k, v in ctx.body.items() if k != "id"}}
+    if items is tenant.callouts.extensions:
+        merged = {**_checked_extension(merged), "id": key}
+    else:
+        _check_listener(tenant, merged)
+    items[key] = merged
+    return Reply(204)
 
 
 def list_items(ctx: RequestContext, name: str, items: dict[str, dict[str, Any]]) -> Reply:
@@ -116,6 +137,8 @@ def route_identity(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str]
         return create_extension(tenant, ctx) if items is registry.extensions else create_listener(tenant, ctx)
     if len(parts) == 3 and ctx.method == "GET":
         return get_item(items, parts[2])
+    if len(parts) == 3 and ctx.method == "PATCH":
+        return update_item(tenant, ctx, items, parts[2])
     if len(parts) == 3 and ctx.method == "DELETE":
         if items.pop(parts[2], None) is None:
             raise not_found(parts[2])
@@ -137,13 +160,10 @@ def create_application(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
         "identifierUris": [],
         "keyCredentials": [],
         "tokenEncryptionKeyId": None,
+        **new_registration_defaults(),
     }
+    _apply_app_patch(tenant, app, {k: v for k, v in body.items() if k not in ("displayName", "signInAudience")})
     tenant.state.applications[app["id"]] = app
-    _apply_app_patch(
-        tenant,
-        app,
-        {k: v for k, v in body.items() if k in ("identifierUris", "keyCredentials", "tokenEncryptionKeyId")},
-    )
     tenant.state.dirty = True
     return Reply(
         201,
@@ -183,6 +203,7 @@ def _apply_app_patch(tenant: EmulatedTenant, app: dict[str, Any], body: dict[str
     encryption_key = body.get("tokenEncryptionKeyId", app.get("tokenEncryptionKeyId"))
     if encryption_key is not None and encryption_key not in key_ids:
         raise bad_request("tokenEncryptionKeyId must be the keyId of one of the application's keyCredentials.")
+    apply_registration_fields(app, body)
     if credentials is not None:
         app["keyCredentials"] = credentials
         registry = tenant.callouts.certificates

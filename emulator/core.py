@@ -10,6 +10,7 @@ from emulator.identity_platform import IdentityPlatform, TokenSigner
 from emulator.signin_sim_arrivals import ArrivalQueue
 from emulator.signin_sim_passwords import PasswordBook
 from emulator.state import TenantState
+from emulator.tenant_setup_state import TenantSetup
 from emulator.throttling import Throttle
 
 # graph docs throttling-limits.md: application+tenant pair RU quota by tenant size.
@@ -40,6 +41,7 @@ class EmulatedTenant:
         self.callouts = CalloutRegistry()
         self.passwords = PasswordBook()
         self.arrivals = ArrivalQueue()
+        self.setup = TenantSetup()  # identity providers, user flows, branding, method states (tenant_setup)
 
     def resource_unit_quota(self) -> int:
         if self.config.quotas.resource_units is not None:
@@ -57,3 +59,4 @@ class EmulatedTenant:
         self.callouts.reset()
         self.passwords.clear()
         self.arrivals.clear()
+        self.setup.reset()

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator import app_roles, applications, auth_methods, callout_config, delta, directory_audits, signins, users
+from emulator import (
+    app_registrations,
+    app_roles,
+    applications,
+    auth_methods,
+    callout_config,
+    delta,
+    directory_audits,
+    signins,
+    tenant_setup,
+    users,
+)
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.directory_info import route_directory_info
@@ -85,6 +96,9 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     membership = route_groups(tenant, ctx, parts) or app_roles.route_service_principals(tenant, ctx, parts)
     if membership is not None:
         return membership
+    setup = tenant_setup.route_tenant_setup(tenant, ctx, parts)
+    if setup is not None:
+        return setup
     if head == "users":
         assignments = app_roles.route_user_assignments(tenant, ctx, parts)
         if assignments is not None:
@@ -99,8 +113,12 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
             if method == "POST":
                 return callout_config.create_application(tenant, ctx)
             raise _not_allowed()
+        if len(parts) == 2 and method == "GET" and "keyCredentials" in ctx.query.get("select", ""):
+            return app_registrations.get_with_keys(tenant, ctx, applications.find(tenant, parts[1]))
         if len(parts) == 2 and method == "GET":
             return applications.get_application(tenant, ctx, parts[1])
+        if len(parts) == 2 and method == "DELETE":
+            return app_registrations.delete_application(tenant, applications.find(tenant, parts[1]))
         if len(parts) == 2 and method == "PATCH":
             return callout_config.update_application(tenant, ctx, applications.find(tenant, parts[1]))
         if len(parts) == 3 and parts[2] == "extensionProperties":

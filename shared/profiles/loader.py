@@ -47,7 +47,7 @@ def load_profile(source: str, path: Path | None = None) -> MappingProfile:
     try:
         return MappingProfile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError(f"{where}: {_first_problem(exc)}") from None
+        raise ProfileError(f"{where}: {first_problem(exc)}") from None
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
+def _key_path(loc: tuple[int | str, ...], root: str = "profile") -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
@@ -77,14 +77,16 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
             continue  # pydantic's validator frames, not keys of the file
         else:
             text += f".{part}" if text else part
-    return text or "profile"
+    return text or root
 
 
-def _first_problem(exc: ValidationError) -> str:
+def first_problem(exc: ValidationError, root: str = "profile") -> str:
+    """`key.path[0]: message (+N more)` for the first problem pydantic found (profiles and tenant.toml)."""
     problems = exc.errors(include_input=False, include_url=False, include_context=False)
     first = problems[0]
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{_key_path(first['loc'])}: {message}{more}"
+    where = _key_path(first["loc"], root)
+    return f"{where}: {message}{more}" if where else f"{message}{more}"

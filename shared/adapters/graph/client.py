@@ -88,8 +88,10 @@ def make_graph_client(
     credential: AsyncTokenCredential | None = None,
     timeout_s: float = 30.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    version: str = "v1.0",
 ) -> GraphServiceClient:
-    """A GraphServiceClient whose base URL is `<graph_url>/v1.0`, with `graph_middleware()`.
+    """A GraphServiceClient whose base URL is `<graph_url>/<version>` (v1.0, or beta for the few endpoints
+    Microsoft documents only there), with `graph_middleware()`.
 
     With no credential: an EmulatorCredential for a loopback URL, DefaultAzureCredential otherwise.
     `transport` is a seam for tests that watch the wire (under the middleware, above the socket).
@@ -108,5 +110,5 @@ def make_graph_client(
     http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), limits=limits, transport=transport)
     http = GraphClientFactory.create_with_custom_middleware(graph_middleware(), client=http)
     adapter = GraphRequestAdapter(auth, client=http)
-    adapter.base_url = f"{graph_url.rstrip('/')}/v1.0"
+    adapter.base_url = f"{graph_url.rstrip('/')}/{version}"
     return GraphServiceClient(request_adapter=adapter)
