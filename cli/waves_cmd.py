@@ -60,15 +60,10 @@ async def _store_and_read(ledger: Ledger, plan: WavePlan | None) -> WavePlan | N
 
 
 async def _in_table(settings: Settings, plan: WavePlan | None) -> WavePlan | None:
-    from shared.adapters.tables import TableLedger
+    from shared.bootstrap import table_ledger
 
-    if settings.STORAGE_CONNECTION_STRING is not None:
-        table = TableLedger.from_connection_string(
-            settings.STORAGE_CONNECTION_STRING.get_secret_value(), settings.LEDGER_TABLE
-        )
-    elif settings.TABLES_ACCOUNT_URL:
-        table = TableLedger.from_account_url(settings.TABLES_ACCOUNT_URL, settings.LEDGER_TABLE)
-    else:
+    table = table_ledger(settings)
+    if table is None:
         raise LedgerChoiceError("--azure: set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL (and LEDGER_TABLE)")
     try:
         await table.ensure_table()

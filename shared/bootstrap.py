@@ -28,6 +28,7 @@ from shared.telemetry import TallyTelemetry
 from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, SqliteCredentialVault, TableCredentialVault
 
 if TYPE_CHECKING:
+    from shared.adapters.tables import TableLedger
     from shared.config import JitSettings
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
     from shared.jit.service import JitService
@@ -181,23 +182,21 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     )
     from shared.adapters.quota_table import TableQuotaStore
     from shared.adapters.servicebus import ServiceBusQueue
-    from shared.adapters.tables import TableLedger
     from shared.telemetry import OpenTelemetryMetrics
 
     connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
     container = container_client(
         settings.BLOB_CONTAINER, connection_string=connection, account_url=settings.STORAGE_ACCOUNT_URL
     )
-    if connection:
-        ledger = TableLedger.from_connection_string(connection, settings.LEDGER_TABLE)
-        quota = TableQuotaStore.from_connection_string(connection, settings.QUOTA_TABLE)
-    elif settings.TABLES_ACCOUNT_URL:
-        ledger = TableLedger.from_account_url(settings.TABLES_ACCOUNT_URL, settings.LEDGER_TABLE)
-        quota = TableQuotaStore(
-            TableClient(settings.TABLES_ACCOUNT_URL, settings.QUOTA_TABLE, credential=DefaultAzureCredential())
-        )
-    else:
+    ledger = table_ledger(settings)
+    if ledger is None:
         raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the ledger")
+    if connection:
+        quota = TableQuotaStore.from_connection_string(connection, settings.QUOTA_TABLE)
+    else:
+        quota = TableQuotaStore(
+            TableClient(str(settings.TABLES_ACCOUNT_URL), settings.QUOTA_TABLE, credential=DefaultAzureCredential())
+        )
     namespace = settings.ServiceBusConnection.fullyQualifiedNamespace
     if not namespace:
         raise ValueError("set ServiceBusConnection__fullyQualifiedNamespace")
@@ -269,6 +268,19 @@ async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
         policy=SyncPolicy.from_settings(settings),
     )  # fmt: skip
     return SyncRuntime(runtime=runtime, sync=sync, sealer=sealer)
+
+
+def table_ledger(settings: Settings) -> TableLedger | None:
+    """The ledger in Table Storage (LEDGER_TABLE) over STORAGE_CONNECTION_STRING (Azurite, keys) or TABLES_ACCOUNT_URL
+    (managed identity); None with neither (an empty app setting counts as unset)."""
+    from shared.adapters.tables import TableLedger
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return TableLedger.from_connection_string(connection, settings.LEDGER_TABLE)
+    if settings.TABLES_ACCOUNT_URL:
+        return TableLedger.from_account_url(settings.TABLES_ACCOUNT_URL, settings.LEDGER_TABLE)
+    return None
 
 
 def open_azure_vault(settings: Settings) -> TableCredentialVault | None:

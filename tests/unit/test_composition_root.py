@@ -9,7 +9,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PRODUCT = ("shared", "functions", "cli", "emulator")
 ROOT = REPO / "shared" / "bootstrap.py"
-BUILDERS = re.compile(r"\bSettings\(\)|\bdef (open_azure_vault|open_local_vault|open_jit_service|get_settings)\b")
+BUILDERS = re.compile(
+    r"\bSettings\(\)|\bdef (open_azure_vault|open_local_vault|open_jit_service|get_settings|table_ledger)\b"
+    r"|\b(TableLedger|TableCredentialVault|TableSyncStore|TableQuotaStore|ServiceBusQueue)\.from_"
+)
 
 
 def product_modules() -> list[Path]:
@@ -30,5 +33,5 @@ def test_only_the_bootstrap_reads_settings_and_builds_adapters_from_them() -> No
 
 def test_the_bootstrap_is_where_they_are() -> None:
     text = ROOT.read_text(encoding="utf-8")
-    for name in ("get_settings", "open_azure_vault", "open_local_vault", "open_jit_service", "install"):
+    for name in ("get_settings", "open_azure_vault", "open_local_vault", "open_jit_service", "table_ledger", "install"):
         assert f"def {name}(" in text
