@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "reconcile": "cli.reconcile_cmd",
     "longtail": "cli.longtail_cmd",
     "tenant": "cli.tenant_cmd",
+    "decommission": "cli.decommission_cmd",
 }
 
 

@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     SIGNIN_INGEST_SCHEDULE: str = "0 */5 * * * *"  # Azure: ingest_signins' timer (NCRONTAB)
     ALERTS_QUEUE: str = "alerts"
     ALERT_WEBHOOK_URL: SecretStr | None = None  # Teams/Slack-style incoming webhook; none: alerts are only recorded
+    # Decommissioning (docs/decommission.md): how long a sign-in keeps working without a new sign-in. 90 days is
+    # the Microsoft identity platform's default refresh-token lifetime; use the legacy system's if it is longer.
+    DECOMMISSION_REFRESH_TOKEN_DAYS: float = Field(default=90.0, gt=0)
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)

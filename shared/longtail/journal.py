@@ -75,6 +75,10 @@ class LongTailJournal:
     def open_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM longtail WHERE state != ?", (DONE,)).fetchone()[0])
 
+    def last_change(self) -> datetime | None:
+        row = self._db.execute("SELECT MAX(updated_at) FROM longtail").fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def policy_of(self, object_ids: Sequence[str]) -> dict[str, str]:
         """{object id: policy} for the users among `object_ids` the long tail reached (any state)."""
         found: dict[str, str] = {}

@@ -146,6 +146,13 @@ class SqliteSyncStore:
         self._conn.execute("COMMIT")
         return True
 
+    async def live_poll_holder(self, source: str, now: datetime) -> str | None:
+        """The holder of a live poll lease on `source` (a poll running now), or None."""
+        row = self._conn.execute("SELECT holder, until FROM poll_leases WHERE source=?", (source,)).fetchone()
+        if row is None or datetime.fromisoformat(row[1]) <= now or _holder_died(str(row[0])):
+            return None
+        return str(row[0])
+
     async def end_poll(self, source: str, holder: str) -> None:
         self._conn.execute("DELETE FROM poll_leases WHERE source=? AND holder=?", (source, holder))
 

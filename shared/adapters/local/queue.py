@@ -236,6 +236,13 @@ class SqliteQueue:
     def counts(self) -> dict[str, int]:
         return dict(self._conn.execute("SELECT state, COUNT(*) FROM messages GROUP BY state").fetchall())
 
+    def open_by_queue(self) -> dict[str, int]:
+        """{queue: messages not yet done (ready or leased)}; queues with none are left out."""
+        rows = self._conn.execute(
+            "SELECT queue, COUNT(*) FROM messages WHERE state IN ('ready', 'leased') GROUP BY queue"
+        ).fetchall()
+        return {str(q): int(n) for q, n in rows}
+
     def dead_letters(self) -> list[tuple[str, str, str]]:
         return self._conn.execute("SELECT id, queue, dead_reason FROM messages WHERE state='dead'").fetchall()
 
