@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "watch": "cli.watch_cmd",
     "report": "cli.report_cmd",
     "waves": "cli.waves_cmd",
+    "rollback": "cli.rollback_cmd",
     "reconcile": "cli.reconcile_cmd",
     "longtail": "cli.longtail_cmd",
     "tenant": "cli.tenant_cmd",

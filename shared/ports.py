@@ -140,6 +140,25 @@ class Directory(Protocol):
     async def close(self) -> None: ...
 
 
+class RemovalAnswer(BaseModel):
+    """Graph's answer for one object id: its properties (a read) or the delete done; absent = 404; failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    object_id: str
+    status: Literal["ok", "absent", "failed"]
+    properties: dict[str, Any] = {}
+    error_code: str | None = None
+
+
+class UserRemoval(Protocol):
+    """Reading users back by object id and deleting them (rollback), within the write quota."""
+
+    async def read_users(self, object_ids: Sequence[str], select: Sequence[str]) -> dict[str, RemovalAnswer]: ...
+    async def delete_users(self, object_ids: Sequence[str]) -> dict[str, RemovalAnswer]:
+        """DELETE /users/{id} each: ok (204), absent (404: already gone), failed (after retries)."""
+
+
 class StoredCredential(BaseModel):
     model_config = ConfigDict(frozen=True)
 
