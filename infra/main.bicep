@@ -42,6 +42,7 @@ var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
 var quotaTableName = 'quota'
 var syncTableName = 'sync'
+var monitorTableName = 'monitor'
 var vaultTableName = 'vault'
 // One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
 // queues, their requiresSession and their app settings below to the stage table).
@@ -143,6 +144,11 @@ resource quotaTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 resource syncTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: syncTableName
+}
+
+resource monitorTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: monitorTableName
 }
 
 // The JIT credential vault: legacy password hashes sealed per row (data keys wrapped by vaultKek), shared by
@@ -292,6 +298,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
         { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
         { name: 'SYNC_TABLE', value: syncTable.name }
+        { name: 'MONITOR_TABLE', value: monitorTable.name }
         { name: 'ALERTS_QUEUE', value: alerts.name }
         // Timer schedules: the host resolves %SETTING% from app settings itself (no default), so each is set here.
         { name: 'SYNC_SCHEDULE', value: '0 */1 * * * *' }

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from shared.config import JitSettings
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
     from shared.jit.service import JitService
+    from shared.monitoring.store import MonitorStore
+    from shared.monitoring.table_store import TableMonitorStore
     from shared.sync.azure import SyncRuntime
 
 
@@ -101,6 +103,7 @@ class _Worker:
     azure: AzureRuntime | None = None
     jit: JitService | None = None
     sync: SyncRuntime | None = None
+    monitor: MonitorStore | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -120,11 +123,14 @@ def install(
     azure: AzureRuntime | None = None,
     jit: JitService | None = None,
     sync: SyncRuntime | None = None,
+    monitor: MonitorStore | None = None,
 ) -> None:
     """The one test seam: use these instead of building them from the app settings. Whatever is not given is
     forgotten and built again on first use, so `install()` alone resets the worker."""
     global _worker
-    _worker = _Worker(settings=settings or (azure.settings if azure else None), azure=azure, jit=jit, sync=sync)
+    _worker = _Worker(
+        settings=settings or (azure.settings if azure else None), azure=azure, jit=jit, sync=sync, monitor=monitor
+    )
 
 
 async def azure_runtime() -> AzureRuntime:
@@ -156,6 +162,30 @@ async def sync_runtime() -> SyncRuntime:
         if _worker.sync is None:
             _worker.sync = await _build_sync_runtime(runtime)
         return _worker.sync
+
+
+async def monitor_store() -> MonitorStore:
+    """The monitor store every instance shares (Table MONITOR_TABLE): ingest_signins' cursors and counted
+    sign-ins, metric points, alerts notified. Lazy, once per worker."""
+    async with _worker.lock:
+        if _worker.monitor is None:
+            _worker.monitor = open_monitor_store(get_settings())
+        return _worker.monitor
+
+
+def open_monitor_store(settings: Settings) -> TableMonitorStore:
+    from shared.monitoring import table_store
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return table_store.TableMonitorStore.from_connection_string(connection, settings.MONITOR_TABLE)
+    if settings.TABLES_ACCOUNT_URL:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return table_store.TableMonitorStore.from_account_url(
+            settings.TABLES_ACCOUNT_URL, settings.MONITOR_TABLE, DefaultAzureCredential()
+        )
+    raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the monitor store")
 
 
 def configure_telemetry(settings: Settings | None = None) -> bool:

@@ -162,6 +162,16 @@ class Settings(BaseSettings):
     SYNC_MAX_ATTEMPTS: int = Field(default=8, ge=1)
     # Cutover monitoring (ingest sign-ins → alerts → dispatch alert); see docs/monitoring.md
     SIGNIN_INGEST_SCHEDULE: str = "0 */5 * * * *"  # Azure: ingest_signins' timer (NCRONTAB)
+    # ingest_signins' windows (shared/handlers/ingest_signins.py IngestSettings): the late sweep re-reads each
+    # range SIGNIN_OVERLAP_S after it (30 min of arrival delay + one interval); the fresh slice reaches back
+    # SIGNIN_FRESH_OVERLAP_S (the usual 2–5 min delay + one interval).
+    SIGNIN_OVERLAP_S: float = Field(default=35 * 60.0, gt=0)
+    SIGNIN_FRESH_OVERLAP_S: float = Field(default=10 * 60.0, gt=0)
+    SIGNIN_FIRST_LOOKBACK_S: float = Field(default=60 * 60.0, gt=0)  # no cursor yet: start this far back
+    SIGNIN_MIN_SLICE_S: float = Field(default=60.0, gt=0)  # narrowest time slice after repeated 429s
+    SIGNIN_BACKOFF_S: float = Field(default=2.0, gt=0)  # a 429 without Retry-After
+    SIGNIN_APP_WAVES: dict[str, str] = Field(default_factory=dict)  # appId -> wave name (JSON); others "unassigned"
+    MONITOR_TABLE: str = "monitor"  # Azure: the monitor store (cursors, sign-ins counted, points, alerts sent)
     ALERTS_QUEUE: str = "alerts"
     ALERT_WEBHOOK_URL: SecretStr | None = None  # Teams/Slack-style incoming webhook; none: alerts are only recorded
     # Decommissioning (docs/decommission.md): how long a sign-in keeps working without a new sign-in. 90 days is

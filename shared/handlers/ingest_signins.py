@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from shared.config import Settings
 from shared.monitoring.metrics import (
     ACTIVE_USERS,
     CALLOUT_CODES,
@@ -37,7 +38,7 @@ from shared.monitoring.metrics import (
 )
 from shared.monitoring.reporting_limiter import ReportingLimiter
 from shared.monitoring.signin_log import ReportingThrottled, SignInLog, SignInRecord
-from shared.monitoring.store import MonitorStore, SeenSignIn
+from shared.monitoring.store import MonitorStore, SeenSignIn, SignInClaim
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ class IngestSettings:
     min_slice_s: float = 60.0  # narrowest time slice after repeated 429s
     backoff_s: float = 2.0  # 429 without Retry-After
     app_waves: dict[str, str] = field(default_factory=dict)  # appId -> wave name; others: "unassigned"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestSettings:
+        """The SIGNIN_* app settings (shared/config.py)."""
+        return cls(overlap_s=settings.SIGNIN_OVERLAP_S, fresh_overlap_s=settings.SIGNIN_FRESH_OVERLAP_S,
+                   first_lookback_s=settings.SIGNIN_FIRST_LOOKBACK_S, min_slice_s=settings.SIGNIN_MIN_SLICE_S,
+                   backoff_s=settings.SIGNIN_BACKOFF_S, app_waves=dict(settings.SIGNIN_APP_WAVES))  # fmt: skip
 
 
 @dataclass
@@ -143,9 +151,11 @@ async def ingest_signins(now: datetime, ports: IngestPorts, settings: IngestSett
         new = sorted((r for r in records if r.id in unseen), key=lambda r: r.created)
         if not new:
             return
-        users.append(await _emit_sign_ins(new, now, ports, settings))
-        await ports.store.claim_sign_ins([SeenSignIn(r.id, r.created) for r in new], ports.metrics.take())
-        ids = tuple(r.id for r in new)
+        claims, tally = await _emit_sign_ins(new, now, ports, settings)
+        users.append(tally)
+        # Each sign-in is claimed with its own points: one another instance claimed first keeps its points only.
+        claimed = await ports.store.claim_sign_ins(claims)
+        ids = tuple(r.id for r in new if r.id in claimed)
         new_ids.extend(ids)
         if ports.on_counted is not None:
             ports.on_counted(ids)
@@ -181,9 +191,10 @@ async def ingest_signins(now: datetime, ports: IngestPorts, settings: IngestSett
 
 async def _emit_sign_ins(
     new: Sequence[SignInRecord], now: datetime, ports: IngestPorts, settings: IngestSettings
-) -> tuple[int, int]:
-    """The points of newly counted sign-ins; returns (users who signed in since cutover, of them migrated)."""
+) -> tuple[list[SignInClaim], tuple[int, int]]:
+    """Each newly seen sign-in with its points; and (users who signed in since cutover, of them migrated)."""
     metrics = ports.metrics
+    claims: list[SignInClaim] = []
     attempted: list[str] = []
     succeeded: list[str] = []
     for record in new:
@@ -209,7 +220,8 @@ async def _emit_sign_ins(
             attempted.append(record.user_id)
             if code == 0:
                 succeeded.append(record.user_id)
-    return await ports.store.note_users(attempted, succeeded)
+        claims.append(SignInClaim(SeenSignIn(record.id, record.created), tuple(metrics.take())))
+    return claims, await ports.store.note_users(attempted, succeeded)
 
 
 async def _emit_run(users: tuple[int, int], now: datetime, ports: IngestPorts, throttled: int) -> None:

@@ -1,5 +1,6 @@
 """SqliteMonitorStore: the MonitorStore of the local host (state/monitor.db, WAL), safe for one process's
-threads. Metric points are stored with their dimensions as sorted JSON so the evaluator can group on them."""
+threads and for processes sharing the file (a claim is one IMMEDIATE transaction).
+Metric points are stored with their dimensions as sorted JSON so the evaluator can group on them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.messages import AlertRaised
-from shared.monitoring.store import MetricPoint, SeenSignIn
+from shared.monitoring.store import MetricPoint, SignInClaim
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,12 +62,20 @@ class SqliteMonitorStore:
                 found.update(str(r[0]) for r in rows)
         return set(ids) - found
 
-    async def claim_sign_ins(self, sign_ins: Sequence[SeenSignIn], points: Sequence[MetricPoint] = ()) -> None:
+    async def claim_sign_ins(self, claims: Sequence[SignInClaim], points: Sequence[MetricPoint] = ()) -> set[str]:
+        claimed: set[str] = set()
         with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO seen_sign_ins VALUES (?, ?)", [(s.id, s.created.timestamp()) for s in sign_ins]
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            for claim in claims:
+                seen = claim.sign_in
+                inserted = self._db.execute(
+                    "INSERT OR IGNORE INTO seen_sign_ins VALUES (?, ?)", (seen.id, seen.created.timestamp())
+                ).rowcount
+                if inserted:
+                    claimed.add(seen.id)
+                    self._db.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", _rows(claim.points))
             self._db.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", _rows(points))
+        return claimed
 
     async def forget_sign_ins_before(self, created: datetime) -> None:
         with self._lock:

@@ -1,10 +1,12 @@
 """The monitoring store port: stage cursors, sign-in ids already counted, metric points, alert notifications.
 
-Contract (the local adapter is `SqliteMonitorStore`, state/monitor.db):
+Contract (adapters: `SqliteMonitorStore`, state/monitor.db, locally; `TableMonitorStore`, MONITOR_TABLE, in Azure):
 * `get_cursor`/`put_cursor` by stage name: the ISO upper bound of the last completed read;
-* `unseen(ids)` names the sign-ins not counted yet; `claim_sign_ins(ids, points)` remembers them together with
-  the points they produced, atomically (dedupe across overlapping windows, R14); `forget_sign_ins_before`
-  prunes ids older than any overlap window can reach;
+* `unseen(ids)` names the sign-ins not counted yet; `claim_sign_ins(claims, points)` remembers each sign-in
+  together with the points it produced (dedupe across overlapping windows, R14). A sign-in that is already
+  claimed — by an earlier run, or by another instance reading the same page at the same time — keeps its
+  first points: its points in this call are dropped, so it is never counted twice. Returns the ids this
+  call claimed. `forget_sign_ins_before` prunes ids older than any overlap window can reach;
 * `add_points` appends metric points (name, time, value, bounded dimensions) for the local alert evaluator;
 * `note_users` keeps which users tried and which succeeded since cutover (for the % migrated gauge);
 * `notification_sent(key, window)` / `record_alert(alert)`: one notification per (alert key, window) (R32).
@@ -34,14 +36,22 @@ class SeenSignIn:
     created: datetime
 
 
+@dataclass(frozen=True)
+class SignInClaim:
+    """One newly seen sign-in and the metric points it produced."""
+
+    sign_in: SeenSignIn
+    points: tuple[MetricPoint, ...] = ()
+
+
 class MonitorStore(Protocol):
     async def get_cursor(self, name: str) -> str | None: ...
     async def put_cursor(self, name: str, value: str) -> None: ...
     async def unseen(self, ids: Sequence[str]) -> set[str]:
         """The ids not counted yet."""
 
-    async def claim_sign_ins(self, sign_ins: Sequence[SeenSignIn], points: Sequence[MetricPoint] = ()) -> None:
-        """Remember the ids and append the points they produced, in one transaction."""
+    async def claim_sign_ins(self, claims: Sequence[SignInClaim], points: Sequence[MetricPoint] = ()) -> set[str]:
+        """Remember each sign-in with its points unless already claimed, append `points`; the ids claimed."""
 
     async def forget_sign_ins_before(self, created: datetime) -> None: ...
     async def add_points(self, points: Sequence[MetricPoint]) -> None: ...

@@ -95,9 +95,11 @@ def runtime(start_emulator, tmp_path: Path):
     settings = settings_for(emulator, tmp_path)
     parts = local_parts(settings)
     rt = AzureRuntime(settings=settings, ports=parts.ports, workflow=Workflow.from_settings(settings, apps=1))
-    install(azure=rt)
+    monitor = SqliteMonitorStore(tmp_path / "monitor.db")  # the worker's shared monitor store (Table in Azure)
+    install(azure=rt, monitor=monitor)
     yield rt, parts, emulator
     install()
+    monitor.close()
 
 
 async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Path):
@@ -200,13 +202,17 @@ async def test_dispatch_alert_parks_any_other_type_and_others_park_an_alert(runt
     await function_named("import_chunk")(sb_message(an_alert().model_dump_json().encode(), "monitoring:alert:x"))
     parked = parked_reason(tmp_path, "import-chunks", "monitoring:alert:x")
     assert parked.startswith("wrong_type: a AlertRaised does not belong here")
-    assert not (tmp_path / "monitor.db").exists(), "a misrouted message reached the monitor store"
+    store = SqliteMonitorStore(tmp_path / "monitor.db")
+    try:
+        assert store.alerts() == [], "a misrouted message reached the monitor store"
+    finally:
+        store.close()
     assert parts.queue.counts() == {}
     await parts.close()
 
 
 async def test_ingest_signins_timer_counts_each_arrived_sign_in_once(runtime, tmp_path: Path):
-    """The timer reads the emulator's auditLogs/signIns through the CLI's monitor store; a second run adds none."""
+    """The timer reads the emulator's auditLogs/signIns through the worker's monitor store; a second run adds none."""
     _rt, parts, emulator = runtime
     now = datetime.now(UTC)
     created = (now - timedelta(minutes=1)).isoformat(timespec="milliseconds")
@@ -224,4 +230,29 @@ async def test_ingest_signins_timer_counts_each_arrived_sign_in_once(runtime, tm
     finally:
         store.close()
     assert parts.queue.counts() == {}, "ingestion sends no messages"
+    await parts.close()
+
+
+async def test_ingest_signins_raises_an_alert_that_dispatch_alert_records_once(runtime, tmp_path: Path):
+    """A lockout spike in the sign-in log: the timer evaluates the rules and queues AlertRaised on the alerts
+    queue; delivered (twice) to dispatch_alert, it is one notification."""
+    rt, parts, emulator = runtime
+    created = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="milliseconds")
+    for n in range(51):  # lockout_spike: more than 50 locked sign-ins in 15 minutes
+        record = {"id": f"locked-{n}", "createdDateTime": created, "userId": f"u{n}", "appId": "app-a",
+                  "status": {"errorCode": 50053}}  # fmt: skip
+        emulator.server.tenant.arrivals.add(record, 0)
+    await function_named("ingest_signins")(TimerRequest(past_due=False))
+    queued = parts.queue.receive([rt.settings.ALERTS_QUEUE])
+    assert queued is not None, "ingest_signins queued no alert"
+    alert = AlertRaised.model_validate_json(queued.body)
+    assert (alert.rule, queued.message_id) == ("lockout_spike", f"monitoring:alert:lockout_spike:{alert.window}")
+    for _ in range(2):
+        await function_named("dispatch_alert")(sb_message(queued.body.encode(), queued.message_id))
+    parts.queue.complete(queued)
+    store = SqliteMonitorStore(tmp_path / "monitor.db")
+    try:
+        assert [a.rule for a in store.alerts()] == ["lockout_spike"]
+    finally:
+        store.close()
     await parts.close()
