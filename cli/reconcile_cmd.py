@@ -24,6 +24,7 @@ from shared.bootstrap import open_local_vault
 from shared.config import Settings
 from shared.credentials import CredentialConfigError
 from shared.handlers.workflow import Workflow
+from shared.longtail import LongTailJournal
 from shared.profiles import ProfileError, load_profile
 from shared.reconcile import ReconcileInputs, ReconcileResult, reconcile_export
 from shared.reconcile.report import write_reports
@@ -45,6 +46,7 @@ async def reconcile_to_files(
     options = load_profile(source, mapping).source_options()
     ledger = SqliteLedger(state / "migration.db")
     vault = open_local_vault(str(state)) if (state / "vault.db").exists() else None
+    journal = LongTailJournal(state / "longtail.db", read_only=True) if (state / "longtail.db").exists() else None
     directory = build_directory(settings)
     try:
         mapped = await mapping_for(source, ledger, Workflow.from_settings(settings, apps=1),
@@ -61,9 +63,14 @@ async def reconcile_to_files(
             assert vault is not None
             return vault.holds_many(ids)
 
+        def disabled(ids: Sequence[str]) -> set[str]:
+            assert journal is not None
+            return {oid for oid, policy in journal.policy_of(ids).items() if policy == "disable"}
+
         inputs = ReconcileInputs(
             source=source, export=str(export), records=records, mapping=mapped, ledger=ledger, tenant_pages=pages,
             vault_holds=holds if vault is not None else None, first_n=first_n,
+            disabled_by_long_tail=disabled if journal is not None else None,
         )  # fmt: skip
         result, work = await reconcile_export(inputs, state / "reconcile" / "work.db")
         try:
@@ -76,6 +83,8 @@ async def reconcile_to_files(
         ledger.close()
         if vault is not None:
             vault.close()
+        if journal is not None:
+            journal.close()
 
 
 def register(app: typer.Typer) -> None:

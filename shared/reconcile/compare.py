@@ -44,6 +44,8 @@ class ReconcileInputs:
     ledger: Ledger
     tenant_pages: Callable[[list[str]], AsyncIterator[list[dict[str, Any]]]]  # $select names → pages
     vault_holds: VaultHolds | None = None  # None: vault not readable here, JIT hashes not checked
+    # Users `longtail --policy disable` disabled on purpose: their expected accountEnabled is false.
+    disabled_by_long_tail: Callable[[Sequence[str]], set[str]] | None = None
     first_n: int = 200
 
 
@@ -162,6 +164,7 @@ async def _compare(inputs: ReconcileInputs, work: ReconcileWork, started: dateti
         expected = work.expected_for(ids)
         ours = work.ours_among(ids)
         hashed = await inputs.vault_holds(ids) if inputs.vault_holds is not None else None
+        disabled = inputs.disabled_by_long_tail(ids) if inputs.disabled_by_long_tail is not None else set()
         peak = max(peak, len(page) + len(expected))
         for user in page:
             oid = str(user["id"])
@@ -175,6 +178,8 @@ async def _compare(inputs: ReconcileInputs, work: ReconcileWork, started: dateti
                 continue
             matched += 1
             legacy_id, line, fields, jit = expected[oid]
+            if oid in disabled:
+                fields["accountEnabled"] = False
             found = 0
             for name, want, got in mismatches(fields, tenant_fields(user, names, flag)):
                 kind = DifferenceKind.ENABLED_MISMATCH if name == "accountEnabled" else DifferenceKind.FIELD_MISMATCH

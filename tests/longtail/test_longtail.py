@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from pathlib import Path
 
 import httpx
@@ -93,3 +94,12 @@ def test_long_tail_previews_then_applies_the_policy_and_purges_every_hash(start_
 
     code, out = _cli(emulator, state, "--after", "2026-01-01", "--policy", policy)
     assert code == 0 and " 0 users done" in out, out
+
+    # Reconcile knows the long tail's changes were intended: a disabled user is not an enabled mismatch.
+    js = tmp_path / "reconcile.json"
+    result = CliRunner().invoke(app, ["reconcile", str(tmp_path / "users.jsonl"), "--source", "jsonl", "--state",
+                                      str(state), "--out", str(tmp_path / "r.html"), "--json", str(js),
+                                      "--graph-url", base, "--tenant", emulator.server.config.tenant])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(js.read_text())
+    assert report["flagStates"]["jit_migrated"] == len(waiting) and "jit_pending" not in report["flagStates"]
