@@ -7,8 +7,10 @@ without `$select` return Graph's default property set (resources/user.md), so a 
 `identities` or extension values must `$select` them, as against Entra.
 Read-after-write lag (the `lag` fault): inside `lag-ms` of a create, GET answers 404; inside `lag-ms` of a
 PATCH, GET answers the previous data; an identity, mail or UPN `$filter` doesn't find a user created or
-changed inside the window. DELETE is soft; `POST /directory/deletedItems/{id}/restore` brings the user back
-(api/directory-deleteditems-restore.md: 200 with the object) unless another user took its identities.
+changed inside the window. DELETE is soft (api/user-delete.md: 204; the user is restorable for 30 days, then
+purged; an unknown or already deleted id is 404, so repeating a delete is a 404);
+`POST /directory/deletedItems/{id}/restore` brings the user back (api/directory-deleteditems-restore.md: 200 with
+the object) unless another user took its identities.
 """
 
 from __future__ import annotations
