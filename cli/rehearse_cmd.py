@@ -1,8 +1,9 @@
 """`ciam-migrate rehearse cutover`: a whole cutover, offline, in one command.
 
-Starts the tenant emulator (time-scaled), imports a generated sample of JIT users through the real import stage,
-switches JIT on through Graph (flag, extension app + certificate, custom extension, listener), serves our JIT
-endpoint on loopback, then drives simulated sign-ins (seeded mix; rehearsal.py) while the monitors run every
+Starts the tenant emulator (time-scaled), sets the tenant up with `tenant apply` from a tenant.toml it writes into
+the state folder (customer app, JIT flag, extension app + certificate, custom extension, listener: docs/tenant.md),
+imports a generated sample of JIT users through the real import stage, serves our JIT endpoint on loopback under
+the extension apply created, then drives simulated sign-ins (seeded mix; rehearsal.py) while the monitors run every
 simulated minute: ingest_signins → local alert evaluation → dispatch_alert. Faults (`--faults`) act on the
 endpoint. Ends with the dashboard, the alerts that fired (and, per fault, whether its alert did), and
 cutover.html. After the sign-ins stop, the monitors keep running for one evaluation window (`--drain-minutes`)
@@ -30,6 +31,7 @@ from rich.console import Console
 
 from cli.run_cmd import execute_run
 from cli.settings_from_options import build_settings
+from cli.tenant_cmd import reconcile_file
 from cli.watch_cmd import render_dashboard
 from emulator import DEFAULT_EXTENSIONS_APP_ID, EmulatorConfig, run_in_thread
 from shared.adapters.graph.client import emulator_token
@@ -42,7 +44,6 @@ from shared.jit.service import ROUTE
 from shared.monitoring.alert_rules import evaluate, load_rules, raised_alerts
 from shared.monitoring.cutover_report import render_cutover_html
 from shared.monitoring.dashboard import read_dashboard
-from shared.monitoring.jit_tenant_setup import EncryptionCertificate, configure_jit
 from shared.monitoring.metrics import MetricSink, StoreTelemetry
 from shared.monitoring.rehearsal import (
     Attempt,
@@ -59,8 +60,10 @@ from shared.monitoring.sqlite_store import SqliteMonitorStore
 from shared.passwords import verify
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry
+from shared.tenant.certificate import EncryptionCertificate
+from shared.tenant.reconcile import JitWiring
+from shared.tenant.rehearsal_file import REHEARSAL_APP_KEY, write_rehearsal_tenant_file
 
-CUSTOMER_APP = "c0ffee00-0000-4000-8000-00000000c0de"
 READER_APP = "5eed0000-0000-4000-8000-00000000feed"
 ACTIVITY_PER_MIN = 0.03  # share of the users who try to sign in each simulated minute
 
@@ -110,44 +113,58 @@ async def rehearse_cutover(
     rng = random.Random(seed)
     emulator = run_in_thread(EmulatorConfig(port=0, time_scale=time_scale, seed=seed))
     try:
-        console.rule(f"1. Import {users} users (JIT for hashed passwords) into the emulator at {emulator.base_url}")
+        console.rule(f"1. tenant apply, then import {users} users (JIT for hashed passwords) into {emulator.base_url}")
+        port = _free_port()
+        certificate = EncryptionCertificate.generate()
+        key_file = state / "keys" / "jit-enc.pem"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_bytes(certificate.private_key_pem)
+        key_file.chmod(0o600)
+        tenant_file = write_rehearsal_tenant_file(state, endpoint=f"http://127.0.0.1:{port}{ROUTE}",
+                                                  certificate=certificate)  # fmt: skip
+        applied = await reconcile_file(tenant_file, emulator.base_url, apply=True, prune=False)
+        if applied.jit is None:
+            raise RuntimeError(f"{tenant_file} declares no [jit]")
+        console.print(f"tenant apply {tenant_file}: {len(applied.pending)} changes "
+                      f"({', '.join(sorted({c.kind for c in applied.pending}))})")  # fmt: skip
         population = write_sample(state / "sample.jsonl", users, rng)
         settings = build_settings(state=str(state), graph_url=emulator.base_url,
                                   extensions_app_id=DEFAULT_EXTENSIONS_APP_ID, time_scale=time_scale)  # fmt: skip
         run = await execute_run((state / "sample.jsonl").resolve(), "jsonl", settings, show_progress=False)
         console.print(f"imported: {run.created} created, {run.failed} failed, {run.rejected} rejected")
-        return await _cutover(state, emulator.base_url, emulator.server.config.tenant_id, population,
+        wiring = Wiring(applied.jit, applied.app_ids[REHEARSAL_APP_KEY], port, key_file)
+        return await _cutover(state, emulator.base_url, emulator.server.config.tenant_id, population, wiring,
                               minutes=minutes, faults=faults, time_scale=time_scale, rng=rng,
                               drain_minutes=drain_minutes, console=console)  # fmt: skip
     finally:
         emulator.stop()
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What `tenant apply` created for the rehearsal, and where our endpoint must listen."""
+
+    jit: JitWiring
+    customer_app: str  # the appId of the rehearsal's customer app
+    port: int
+    key_file: Path
+
+
 async def _cutover(
-    state: Path, base_url: str, tenant_id: str, population: object, *, minutes: float, faults: list[Fault],
-    time_scale: float, rng: random.Random, drain_minutes: float, console: Console,
+    state: Path, base_url: str, tenant_id: str, population: object, wiring: Wiring, *, minutes: float,
+    faults: list[Fault], time_scale: float, rng: random.Random, drain_minutes: float, console: Console,
 ) -> RehearsalResult:  # fmt: skip
     from shared.monitoring.rehearsal import Population
 
     assert isinstance(population, Population)
-    console.rule("2. Switch JIT on through Graph and serve our endpoint")
-    certificate = EncryptionCertificate.generate()
-    key_file = state / "keys" / "jit-enc.pem"
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.write_bytes(certificate.private_key_pem)
-    key_file.chmod(0o600)
-    port = _free_port()
-    token = emulator_token(lifetime_s=24 * 3600).token
+    console.rule("2. Serve our endpoint under the custom extension tenant apply created")
+    jit, port, key_file = wiring.jit, wiring.port, wiring.key_file
     store = SqliteMonitorStore(state / "monitor.db")
     switch = FaultSwitch(faults)
     async with (
-        httpx.AsyncClient(base_url=f"{base_url}/beta", headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as graph,  # fmt: skip
         httpx.AsyncClient(base_url=base_url, timeout=30) as control,
         httpx.AsyncClient(base_url=f"{base_url}/v1.0", timeout=30) as reader,
     ):
-        jit = await configure_jit(graph, target_url=f"http://127.0.0.1:{port}{ROUTE}", customer_app_ids=[CUSTOMER_APP],
-                                  certificate=certificate)  # fmt: skip
         # Time-compressed rehearsal: the endpoint's per-second rate limit and lockout windows follow --time-scale
         # (like the emulator's quotas); every token and JWE rule keeps its production value.
         jit_settings = JitSettings(
@@ -184,7 +201,7 @@ async def _cutover(
                       f"{vault.count()} users flagged")  # fmt: skip
         try:
             return await _drive_and_monitor(state, store, control, reader, population, switch, vault.count,
-                                            minutes=minutes, time_scale=time_scale, rng=rng,
+                                            wiring.customer_app, minutes=minutes, time_scale=time_scale, rng=rng,
                                             drain_minutes=drain_minutes, console=console)  # fmt: skip
         finally:
             await runner.cleanup()
@@ -194,7 +211,8 @@ async def _cutover(
 
 async def _drive_and_monitor(
     state: Path, store: SqliteMonitorStore, control: httpx.AsyncClient, reader: httpx.AsyncClient,
-    population: object, switch: FaultSwitch, flagged: Callable[[], int], *, minutes: float, time_scale: float,
+    population: object, switch: FaultSwitch, flagged: Callable[[], int], customer_app: str, *, minutes: float,
+    time_scale: float,
     rng: random.Random, drain_minutes: float, console: Console,
 ) -> RehearsalResult:  # fmt: skip
     from shared.monitoring.rehearsal import Population
@@ -220,7 +238,7 @@ async def _drive_and_monitor(
     )
     ingest = IngestSettings(overlap_s=35 * scale_min, fresh_overlap_s=10 * scale_min, first_lookback_s=5 * scale_min,
                             min_slice_s=scale_min / 60,
-                            backoff_s=2 / time_scale, app_waves={CUSTOMER_APP: "wave-1"})  # fmt: skip
+                            backoff_s=2 / time_scale, app_waves={customer_app: "wave-1"})  # fmt: skip
     started = time.monotonic()
     monitor_start = datetime.now(UTC)
     stop = asyncio.Event()
@@ -250,7 +268,7 @@ async def _drive_and_monitor(
     async def attempt(item: Attempt) -> None:
         async with gate:
             await control.post("/_emulator/signIn", json={"username": item.username, "password": item.password,
-                                                          "appId": CUSTOMER_APP})  # fmt: skip
+                                                          "appId": customer_app})  # fmt: skip
             result.sign_ins += 1
 
     monitor_task = asyncio.create_task(monitors())

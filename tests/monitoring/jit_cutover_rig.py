@@ -1,4 +1,5 @@
-"""A tenant emulator with JIT switched on through Graph, and our real JIT endpoint (JitService behind its aiohttp
+"""A tenant emulator with JIT switched on by `tenant apply` (a rehearsal tenant.toml: customer app, flag, extension
+app + certificate, custom extension, listener), and our real JIT endpoint (JitService behind its aiohttp
 host) on loopback, trusting the emulator's OIDC metadata and holding the key of the certificate the emulator
 encrypts to. The endpoint's settings are only what a real deployment sets (tenant, authority, audience, key):
 every token and JWE rule keeps its production default."""
@@ -16,19 +17,21 @@ import httpx
 from aiohttp import web
 from pydantic import SecretStr
 
+from cli.tenant_cmd import reconcile_file
 from emulator import EmulatorConfig, EmulatorServer, serve
 from shared.adapters.graph.client import emulator_token
 from shared.bootstrap import open_jit_service, open_local_vault
 from shared.config import JitSettings
 from shared.jit.server import build_app
 from shared.jit.service import ROUTE
-from shared.monitoring.jit_tenant_setup import EncryptionCertificate, JitTenantConfig, configure_jit
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
 from shared.telemetry import TallyTelemetry
+from shared.tenant.certificate import EncryptionCertificate
+from shared.tenant.reconcile import JitWiring
+from shared.tenant.rehearsal_file import REHEARSAL_APP_KEY, write_rehearsal_tenant_file
 from shared.vault import SqliteCredentialVault
 
-CUSTOMER_APP = "c0ffee00-0000-4000-8000-000000000001"
 RANDOM_PASSWORD = "Rand0m!Initial#Pw"
 
 
@@ -37,7 +40,8 @@ class CutoverRig:
     emulator: EmulatorServer
     graph: httpx.AsyncClient
     control: httpx.AsyncClient
-    config: JitTenantConfig
+    config: JitWiring  # what tenant apply created
+    customer_app: str  # the appId of the customer app tenant apply created
     settings: JitSettings
     vault: SqliteCredentialVault
     telemetry: TallyTelemetry
@@ -72,9 +76,10 @@ class CutoverRig:
         )
         return object_id
 
-    async def sign_in(self, username: str, password: str, app_id: str = CUSTOMER_APP) -> dict[str, Any]:
+    async def sign_in(self, username: str, password: str, app_id: str | None = None) -> dict[str, Any]:
         response = await self.control.post(
-            "/_emulator/signIn", json={"username": username, "password": password, "appId": app_id}
+            "/_emulator/signIn",
+            json={"username": username, "password": password, "appId": app_id or self.customer_app},
         )
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
@@ -109,12 +114,14 @@ async def cutover_rig(tmp_path: Path, **emulator_overrides: Any) -> AsyncIterato
             # The endpoint listens first, so the extension can name its URL.
             runner_holder: list[web.AppRunner] = []
             port = await _free_port()
-            config = await configure_jit(
-                graph,
-                target_url=f"http://127.0.0.1:{port}{ROUTE}",
-                customer_app_ids=[CUSTOMER_APP],
-                certificate=certificate,
+            tmp_path.mkdir(parents=True, exist_ok=True)
+            tenant_file = write_rehearsal_tenant_file(
+                tmp_path, endpoint=f"http://127.0.0.1:{port}{ROUTE}", certificate=certificate
             )
+            applied = await reconcile_file(tenant_file, emulator.base_url, apply=True, prune=False)
+            assert applied.jit is not None
+            config = applied.jit
+            customer_app = applied.app_ids[REHEARSAL_APP_KEY]
             settings = JitSettings(
                 TENANT_ID=emulator.config.tenant_id,
                 AUTHORITY=f"{emulator.base_url}/{emulator.config.tenant_id}/v2.0",
@@ -130,7 +137,7 @@ async def cutover_rig(tmp_path: Path, **emulator_overrides: Any) -> AsyncIterato
             await web.TCPSite(runner, "127.0.0.1", port).start()
             runner_holder.append(runner)
             try:
-                yield CutoverRig(emulator, graph, control, config, settings, vault, telemetry, state_dir)
+                yield CutoverRig(emulator, graph, control, config, customer_app, settings, vault, telemetry, state_dir)
             finally:
                 await runner.cleanup()
                 await service.close()

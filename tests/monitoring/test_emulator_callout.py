@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from shared.config import ENTRA_EVENTS_APP_ID, JitSettings
-from tests.monitoring.jit_cutover_rig import CUSTOMER_APP, RANDOM_PASSWORD, cutover_rig
+from tests.monitoring.jit_cutover_rig import RANDOM_PASSWORD, cutover_rig
 
 LEGACY = "Legacy!Passw0rd"
 
@@ -48,7 +48,7 @@ async def test_wrong_password_is_retry_and_logged_50126_with_the_callout_result(
         await rig.control.post("/_emulator/signIns/flush")
         logs = (await rig.graph.get("/auditLogs/signIns")).json()["value"]
         record = next(r for r in logs if r["id"] == outcome["id"])
-        assert record["status"]["errorCode"] == 50126 and record["appId"] == CUSTOMER_APP
+        assert record["status"]["errorCode"] == 50126 and record["appId"] == rig.customer_app
         assert record["userId"] == user and record["correlationId"] == outcome["correlationId"]
         listener = record["appliedEventListeners"][0]
         assert listener["executedListenerId"] == rig.config.listener_id
@@ -65,7 +65,7 @@ async def test_right_random_password_unknown_user_disabled_and_unflagged_never_c
         await rig.graph.patch(f"/users/{disabled}", json={"accountEnabled": False})
         assert (await rig.sign_in("finn@contoso.com", LEGACY))["errorCode"] == 50057
         other_app = await rig.sign_in("erin@contoso.com", LEGACY, app_id="d0d0d0d0-0000-4000-8000-000000000002")
-        assert other_app["errorCode"] == 50126 and "callout" not in other_app  # listener is for CUSTOMER_APP
+        assert other_app["errorCode"] == 50126 and "callout" not in other_app  # listener is for rig.customer_app
         assert (await rig.sim_stats())["calloutRequests"] == 0
 
 
