@@ -41,9 +41,11 @@ from shared.planning.constraints import (
     BLOCKING_NAMES,
     EXIT_CONSTRAINT,
     blocker_line,
+    cannot_block,
     unaccepted_blockers,
     unknown_acceptances,
 )
+from shared.planning.run import export_bounds
 from shared.profiles import ProfileError, load_profile
 from shared.sniff import check_export
 from shared.sources import READERS, UnknownSource, UnreadableExport, get_reader
@@ -61,7 +63,11 @@ EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 def constraint_blockers(
     export: Path, profile: Any, tenant: str | None, object_quota: int, accepted: list[str]
 ) -> list[str]:
-    """The plan's blocking constraints the operator has not accepted, as stderr lines; reads only the export."""
+    """The plan's blocking constraints the operator has not accepted, as stderr lines; reads only the export.
+    The plan stage plans the export again, so the whole plan is made here only when one read's bounds cannot
+    rule every blocker out (the lines are the same either way)."""
+    if cannot_block(*export_bounds(export, profile), object_quota):
+        return []
     doc = plan_document(plan_export(export, profile, tenant=tenant or DEFAULT_TENANT), object_quota=object_quota)
     return [blocker_line(b) for b in unaccepted_blockers(doc["constraints"], accepted)]
 

@@ -48,6 +48,14 @@ def custom_attributes_row(max_per_user: int, properties: int) -> dict[str, Any]:
     }
 
 
+def cannot_block(records: int, most_attributes: int, attribute_names: int, quota: int) -> bool:
+    """True when no blocking constraint can fire, from upper bounds read off every record of the export: the
+    records (≥ the users to import), the most attributes on one record plus the flag and legacy id (≥ the most
+    on one user), the distinct attribute names plus those two (≥ the extension properties to create)."""
+    limit = MAX_EXTENSION_VALUES_PER_USER
+    return records < quota and most_attributes + 2 <= limit and attribute_names + 2 <= limit
+
+
 def unaccepted_blockers(constraints: list[dict[str, Any]], accepted: list[str]) -> list[dict[str, Any]]:
     return [c for c in constraints if c.get("blocking") and c.get("name") not in accepted]
 

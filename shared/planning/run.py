@@ -144,5 +144,20 @@ def plan_export(
     )
 
 
+def export_bounds(export: Path, profile: MappingProfile) -> tuple[int, int, int]:
+    """One read of the export: (records, most attributes on one record, distinct attribute names). Each bounds
+    what a full plan counts from above (shared.planning.constraints.cannot_block); unreadable input raises as
+    plan_export's first read does."""
+    records = most = 0
+    names: set[str] = set()
+    for item in get_reader(profile.source)(export, profile.source_options()):
+        if isinstance(item, SourceRecord):
+            records += 1
+            attributes = item.user.attributes
+            most = max(most, len(attributes))
+            names.update(attributes)
+    return records, most, len(names)
+
+
 def _reject(inventory: Inventory, reject: RejectedRecord) -> None:
     inventory.reject(reject.line, reject.legacy_id, reject.code, reject.message)
