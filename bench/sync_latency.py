@@ -2,11 +2,11 @@
 
 A baseline of users is imported first (untimed). Then, against the tenant emulator (its own process, Graph-like
 latency), a second bulk import runs into the same tenant (SYNC_ENABLED: it leaves SYNC_WRITE_SHARE of the
-quota free) while a producer appends `--rate` changes per second to a changes.jsonl drop and `sync --every`
+quota to the sync) while a producer appends `--rate` changes per second to a changes.jsonl drop and `sync --every`
 applies them. Latency = from the line being appended to Graph's answer to the PATCH that carries it. Printed:
 p50 / p95 / max, changes applied, the import's users/s during the window and the share of writes answered 429.
 
-    .venv/bin/python -m bench.sync_latency [--rate 10] [--seconds 30] [--time-scale 1] [--share 0.5]
+    .venv/bin/python -m bench.sync_latency [--rate 10] [--seconds 30] [--time-scale 1] [--share SYNC_WRITE_SHARE]
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="legacy changes per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--time-scale", type=float, default=1.0)
-    parser.add_argument("--share", type=float, default=0.5, help="SYNC_WRITE_SHARE")
+    parser.add_argument("--share", type=float, default=Settings().SYNC_WRITE_SHARE, help="SYNC_WRITE_SHARE")
     parser.add_argument("--every", type=float, default=0.5, help="poll interval (s)")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="Graph-like latency per answer")
     parser.add_argument("--baseline", type=int, default=500, help="users imported before the window")

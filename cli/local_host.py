@@ -54,7 +54,7 @@ class LocalHost:
     async def run_until_complete(
         self, run_id: str, on_tick: Callable[[RunState | None], None] | None = None
     ) -> RunState | None:
-        recovered = self.queue.recover()
+        recovered = self.queue.recover(self.queues)  # only ours: a sync beside this run holds its own leases
         if recovered:
             logger.info("resuming: %d messages were in flight when the last host stopped", recovered)
         done = asyncio.Event()

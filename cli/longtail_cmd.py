@@ -86,7 +86,7 @@ async def apply(settings: Settings, policy: Policy) -> tuple[LongTailOutcome, di
         mapping = await _mapping(parts)
         graph = parts.ports.directory
         assert isinstance(graph, GraphDirectory)
-        writer = SyncDirectory(graph, share_budget(settings, len(graph.lanes)))
+        writer = SyncDirectory(graph, share_budget(settings, len(graph.lanes), parts.quota))
         flag = mapping.extension_name(mapping.flag_attribute)
         outcome = await apply_long_tail(_users(parts, mapping), policy, flag, writer, parts.vault, journal)
         return outcome, journal.counts()

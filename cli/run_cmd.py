@@ -111,7 +111,7 @@ async def run_and_report(
     from shared.bootstrap import local_parts
 
     with state_lock(Path(settings.STATE_DIR)):
-        parts = local_parts(settings)
+        parts = local_parts(settings, on_sync_change=SyncNotice(settings.SYNC_WRITE_SHARE, show_progress))
         try:
             if abandon is not None:
                 await _abandon(parts, abandon)
@@ -134,6 +134,25 @@ async def run_and_report(
 def _resumed_wave(run_id: str, runs: list[RunState], wave: int | None) -> int | None:
     """A resumed run keeps the wave it was planned for (`--resume RUN` names no wave)."""
     return next((r.wave for r in runs if r.run_id == run_id), wave)
+
+
+class SyncNotice:
+    """Tells the user when a sync beside this import starts or stops sharing the write quota (once per change)."""
+
+    def __init__(self, share: float, show: bool) -> None:
+        self.share, self.show, self.running = share, show, False
+
+    def __call__(self, running: bool) -> None:
+        if running == self.running:
+            return  # every lane's budget reports the same change
+        self.running = running
+        if not self.show:
+            return
+        if running:
+            console.print(f"A sync is running beside this import: it keeps {self.share:.0%} of the write quota "
+                          "(SYNC_WRITE_SHARE) while it runs, and this import paces itself to the rest.")  # fmt: skip
+        else:
+            console.print("The sync beside this import stopped: the import uses the whole write quota again.")
 
 
 async def _abandon(parts: LocalHostParts, run_id: str) -> None:

@@ -25,6 +25,7 @@ from shared.profiles import ProfileError
 from shared.sources import READERS, UnknownSource, UnreadableExport
 from shared.sync.feed import ChangeFeed, LegacyState
 from shared.sync.local import SYNC_DB, open_local_sync
+from shared.sync.presence import holding_presence
 from shared.sync.registry import FeedContext, UnknownFeed, feed_spec
 from shared.sync.sqlite_store import SqliteSyncStore
 
@@ -66,7 +67,9 @@ async def execute_sync(
                 console.print(f"{stamp} polled {source}: {result.emitted} change(s) queued, {result.rejected} bad"
                               f"{'' if result.ran else ' (skipped: a poll is still running)'}")  # fmt: skip
 
-        results = await host.run(every=every if not once else None, once=once, on_tick=tick, stop=stop)
+        # An import started on this state directory now leaves the sync SYNC_WRITE_SHARE of the quota.
+        with holding_presence(Path(settings.STATE_DIR)):
+            results = await host.run(every=every if not once else None, once=once, on_tick=tick, stop=stop)
         counters = await side.store.counters(source)
         conflicts = len(await side.store.conflicts(source))
         blocked = next((r.blocked for r in reversed(results) if r.blocked), None)

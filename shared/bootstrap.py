@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.adapters.graph.lanes import build_directory
+from shared.adapters.graph.lanes import SyncSharing, build_directory
 from shared.adapters.graph.legacy_users import GraphLegacyUsers
+from shared.adapters.graph.quota_lease import QuotaStore
 from shared.adapters.local.files import LocalArtifactStore, LocalChunkStore, LocalExportStore
 from shared.adapters.local.ledger import SqliteLedger
 from shared.adapters.local.queue import SqliteQueue
@@ -24,6 +26,7 @@ from shared.config import Settings
 from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
+from shared.sync.presence import presence_probe
 from shared.telemetry import TallyTelemetry
 from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, SqliteCredentialVault, TableCredentialVault
 
@@ -61,7 +64,11 @@ class LocalHostParts:
             self.quota.close()
 
 
-def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> LocalHostParts:
+def local_parts(
+    settings: Settings, telemetry: Telemetry | None = None, *, on_sync_change: Callable[[bool], None] | None = None
+) -> LocalHostParts:
+    """The local host's ports. Its imports leave SYNC_WRITE_SHARE of the quota to a sync running on the same state
+    directory (shared.sync.presence); `on_sync_change(running)` hears when one starts or stops."""
     state = Path(settings.STATE_DIR)
     state.mkdir(parents=True, exist_ok=True)
     db = state / "migration.db"
@@ -77,7 +84,7 @@ def local_parts(settings: Settings, telemetry: Telemetry | None = None) -> Local
         chunks=LocalChunkStore(state, sealer),
         exports=LocalExportStore(),
         artifacts=LocalArtifactStore(state),
-        directory=build_directory(settings, quota),
+        directory=build_directory(settings, quota, SyncSharing(presence_probe(settings), on_sync_change)),
         clock=SystemClock(),
         telemetry=telemetry or TallyTelemetry(),
         vault=vault,
@@ -93,6 +100,7 @@ class AzureRuntime:
     settings: Settings
     ports: Ports
     workflow: Workflow
+    quota: QuotaStore | None = None  # the shared write-quota buckets (QUOTA_TABLE); the sync's share draws here too
 
 
 @dataclass
@@ -240,7 +248,9 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         exports=BlobExportStore(container),
         artifacts=BlobArtifactStore(container),
         # Every instance draws from one write quota per app lane and per tenant (the QUOTA_TABLE buckets).
-        directory=build_directory(settings, quota if settings.SHARED_QUOTA else None),
+        directory=build_directory(
+            settings, quota if settings.SHARED_QUOTA else None, SyncSharing(presence_probe(settings, azure=True))
+        ),
         clock=SystemClock(),
         telemetry=OpenTelemetryMetrics(),
         # Shared by every instance; None (no KEK configured) means imports vault no hashes for JIT.
@@ -248,8 +258,9 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         legacy_users=GraphLegacyUsers(),
     )
     return AzureRuntime(
-        settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS))
-    )
+        settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS)),
+        quota=quota if settings.SHARED_QUOTA else None,
+    )  # fmt: skip
 
 
 async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
@@ -292,8 +303,9 @@ async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
             holder[source] = SealedRecords(source, store, sealer) if source in FEEDS else feed_spec(context).state
         return holder[source]
 
+    share = share_budget(settings, len(graph.lanes), runtime.quota)
     sync = SyncPorts(
-        ports=runtime.ports, store=store, directory=SyncDirectory(graph, share_budget(settings, len(graph.lanes))),
+        ports=runtime.ports, store=store, directory=SyncDirectory(graph, share),
         states=states, mapping=mapping, digester=Digester(base64.b64decode(key)),
         policy=SyncPolicy.from_settings(settings),
     )  # fmt: skip

@@ -153,8 +153,8 @@ class Settings(BaseSettings):
     SYNC_SCHEDULE: str = "0 */1 * * * *"  # Azure: poll_changes' timer (NCRONTAB)
     SYNC_POLL_INTERVAL_S: float = Field(default=60.0, gt=0)
     SYNC_POLL_LEASE_S: float = Field(default=120.0, gt=0)  # a poll's lease (renewed per page): one poller at a time
-    SYNC_WRITE_SHARE: float = Field(default=0.2, gt=0.0, le=1.0)  # of each write budget, for the sync's writes
-    SYNC_ENABLED: bool = False  # an import leaves SYNC_WRITE_SHARE of the write quota to a running sync
+    SYNC_WRITE_SHARE: float = Field(default=0.5, gt=0.0, le=0.9)  # of the write quota, kept for a running sync
+    SYNC_ENABLED: bool = False  # true: an import always leaves SYNC_WRITE_SHARE (a sync elsewhere); docs/sync.md
     SYNC_CONFLICT_RULE: Literal["entra_wins_after_cutover", "legacy_wins", "entra_wins"] = "entra_wins_after_cutover"
     SYNC_CUTOVER_AT: datetime | None = None  # when the apps moved to Entra: from then on Entra wins conflicts
     SYNC_DELETE_POLICY: Literal["delete", "disable"] = "delete"
@@ -180,11 +180,6 @@ class Settings(BaseSettings):
 
     # Just-in-time password migration (the OnPasswordSubmit endpoint): JIT__TENANT_ID, JIT__AUDIENCES, …
     JIT: JitSettings = Field(default_factory=JitSettings)
-
-    @property
-    def import_write_share(self) -> float:
-        """The part of each write budget a bulk import uses: all of it, unless a sync runs beside it."""
-        return 1.0 - self.SYNC_WRITE_SHARE if self.SYNC_ENABLED else 1.0
 
 
 def environment_secret(name: str) -> str | None:

@@ -1,9 +1,10 @@
 """SyncDirectory: the user reads and writes the sync needs (GET, PATCH, DELETE, restore), through the import's
 Graph clients and throttle budgets, plus the sync's own share of the write quota.
 
-Every write takes a token from the sync's `share` budget, then from an app lane's budget and the tenant budget
-(the same ones the bulk import draws from), so a sync never takes more than its share and an import can't
-starve it: budgets queue their callers fairly. A 429 blocks the lane for Retry-After.
+Every write takes a token from the sync's `share` budget (SYNC_WRITE_SHARE of the quota), then from an app lane's
+pool and the tenant pool (the whole quota, which the bulk import draws from too), so together they stay under the
+quota; an import leaves the sync its share while one runs (shared/adapters/graph/sharing.py), so neither starves
+the other. A 429 blocks the lane for Retry-After.
 
 Errors (shared.sync.errors): `UserGone` (404: not there, or not readable yet), `WriteRejected` (a permanent
 400/403 with Graph's code: record it, don't retry), `GraphBusy` (429/5xx/no answer after the retries: transient,
@@ -25,15 +26,16 @@ from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
 
-from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.directory import ERROR_MAP, TRANSIENT_STATUSES, AppLane, GraphDirectory, _retry_after
+from shared.adapters.graph.sharing import pool_of
 from shared.sync.errors import GraphBusy, UserGone, WriteRejected
 
 logger = logging.getLogger(__name__)
 
 
 class SyncDirectory:
-    def __init__(self, graph: GraphDirectory, share: ThrottleBudget, *, attempts: int = 5) -> None:
+    def __init__(self, graph: GraphDirectory, share: WriteBudget, *, attempts: int = 5) -> None:
         self.graph = graph
         self.share = share
         self.attempts = attempts
@@ -88,8 +90,8 @@ class SyncDirectory:
         for attempt in range(1, self.attempts + 1):
             if write:
                 await self.share.acquire(1)
-                await lane.budget.acquire(1)
-                await self.graph.tenant_budget.acquire(1)
+                await pool_of(lane.budget).acquire(1)  # the whole pool: an import's cap is the import's alone
+                await pool_of(self.graph.tenant_budget).acquire(1)
                 self.writes += 1
             try:
                 return await self._send(lane, method, path, body)

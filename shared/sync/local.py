@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.adapters.graph.budget import ThrottleBudget
+from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.directory import GraphDirectory
+from shared.adapters.graph.lanes import write_budget
+from shared.adapters.graph.quota_lease import QuotaStore
 from shared.bootstrap import LocalHostParts, local_parts
 from shared.config import Settings
 from shared.handlers.options import mapping_from_dict, resolve_options
@@ -30,11 +32,13 @@ from shared.sync.sqlite_store import SqliteSyncStore
 SYNC_DB = "sync.db"
 
 
-def share_budget(settings: Settings, apps: int) -> ThrottleBudget:
-    """The sync's own budget: SYNC_WRITE_SHARE of the write quota (of every app registration it writes with)."""
+def share_budget(settings: Settings, apps: int, store: QuotaStore | None) -> WriteBudget:
+    """The sync's own budget: SYNC_WRITE_SHARE of the write quota (of every app registration it writes with),
+    one bucket shared by every sync process and instance drawing from `store` (none: this process's alone)."""
     quota = settings.WRITE_QUOTA
     limit = max(1, int(min(quota.per_app * apps, quota.per_tenant) * settings.SYNC_WRITE_SHARE))
-    return ThrottleBudget(limit, quota.per_app_window_s / quota.time_scale, headroom=quota.headroom)
+    key = f"{settings.TENANT_ID or settings.TENANT}|sync".lower()
+    return write_budget(settings, key, limit, quota.per_app_window_s, store)
 
 
 def key_file_sealer(state: Path) -> tuple[Sealer, bytes]:
@@ -75,7 +79,7 @@ def local_sync_parts(settings: Settings, parts: LocalHostParts) -> LocalSyncPart
         store=SqliteSyncStore(parts.state_dir / SYNC_DB),
         sealer=sealer,
         digester=Digester(key),
-        directory=SyncDirectory(graph, share_budget(settings, len(graph.lanes))),
+        directory=SyncDirectory(graph, share_budget(settings, len(graph.lanes), parts.quota)),
         policy=SyncPolicy.from_settings(settings),
     )
 

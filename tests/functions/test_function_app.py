@@ -13,12 +13,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import azure.functions as func
 import pytest
-from azure.functions.servicebus import ServiceBusMessage
 from azure.functions.timer import TimerRequest
 
-import function_app
 from shared.bootstrap import AzureRuntime, install, local_parts
 from shared.handlers.workflow import Workflow
 from shared.messages import AlertRaised, ImportChunk, PlanExport
@@ -26,9 +23,7 @@ from shared.monitoring.metrics import SIGNIN_OUTCOMES, code_label
 from shared.monitoring.sqlite_store import SqliteMonitorStore
 from shared.stages import STAGES, queue_routes, stage
 from tests.conftest import SAMPLE, emulator_stats, settings_for
-
-# get_functions() indexes the app, and may be called only once per FunctionApp.
-FUNCTIONS = function_app.app.get_functions()
+from tests.functions.triggers import FUNCTIONS, function_named, parked_reason, sb_message
 
 
 def all_functions() -> list:
@@ -77,18 +72,6 @@ def test_queue_names_and_connections_are_app_settings():
             assert trigger["connection"] == "ServiceBusConnection"
 
 
-def sb_message(body: bytes, message_id: str) -> func.ServiceBusMessage:
-    """The concrete message class the Python worker builds for a serviceBusTrigger."""
-    return ServiceBusMessage(
-        body=body, message_id=message_id, content_type="application/json", application_properties={},
-        user_properties={}, delivery_count=1,
-    )  # fmt: skip
-
-
-def function_named(name: str):
-    return next(f for f in all_functions() if f.get_function_name() == name).get_user_function()
-
-
 @pytest.fixture
 def runtime(start_emulator, tmp_path: Path):
     emulator = start_emulator(time_scale=20)
@@ -121,11 +104,6 @@ async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Pat
     assert c["total"] == c["created"] + c["already_present"] + c["rejected"] + c["failed"] == 250
     assert emulator_stats(emulator)["users"] == c["created"] == 243
     await parts.close()
-
-
-def parked_reason(state: Path, queue: str, message_id: str) -> str:
-    """Why the local host parked `message_id` from `queue` as poison (its .reason file)."""
-    return (state / "runs" / "_poison" / queue / f"{message_id}.reason").read_text()
 
 
 @pytest.mark.parametrize(

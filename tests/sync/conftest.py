@@ -7,7 +7,7 @@ with the tenant's, through Graph paging on the emulator: the figure the coexiste
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,13 @@ EXT = DEFAULT_EXTENSIONS_APP_ID.replace("-", "")
 LEGACY_ID_ATTR = f"extension_{EXT}_legacyId"
 FLAG_ATTR = f"extension_{EXT}_toBeMigrated"
 MAPPING = MappingOptions(tenant=DEFAULT_TENANT, extensions_app_id=DEFAULT_EXTENSIONS_APP_ID)
+
+
+def source_mapping(source: str) -> MappingOptions:
+    """The mapping `run --source S` uses by default: the source's shipped profile."""
+    from shared.profiles import load_profile
+
+    return load_profile(source, None).mapping_options(DEFAULT_TENANT, DEFAULT_EXTENSIONS_APP_ID)
 
 
 def person(i: int, **overrides: Any) -> dict[str, Any]:
@@ -65,8 +72,13 @@ def tenant_users(base_url: str, extra: Iterable[str] = ()) -> dict[str, dict[str
     return found
 
 
-def differences(base_url: str, legacy: dict[str, dict[str, Any] | None]) -> list[str]:
-    """One line per (user, field) where the tenant differs from the legacy state (None = deleted in legacy)."""
+def differences(
+    base_url: str, legacy: Mapping[str, dict[str, Any] | LegacyUser | None], mapping: MappingOptions = MAPPING
+) -> list[str]:
+    """One line per (user, field) where the tenant differs from the legacy state (None = deleted in legacy).
+
+    `legacy` holds interchange records (dicts) or LegacyUsers read by a source reader; `mapping` is the one the
+    import used (the source's default profile)."""
     tenant = tenant_users(base_url)
     problems: list[str] = []
     for legacy_id, record in sorted(legacy.items()):
@@ -78,7 +90,8 @@ def differences(base_url: str, legacy: dict[str, dict[str, Any] | None]) -> list
         if user is None:
             problems.append(f"{legacy_id}: missing from the tenant")
             continue
-        target = map_user(LegacyUser.model_validate(record), MAPPING)
+        user_record = record if isinstance(record, LegacyUser) else LegacyUser.model_validate(record)
+        target = map_user(user_record, mapping)
         assert not isinstance(target, MappingReject), target
         for name, want in mapped_fields(target, FLAG_ATTR, DEFAULT_TENANT).items():
             have = (

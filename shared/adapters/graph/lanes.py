@@ -13,6 +13,8 @@ of the token, so such lanes would share one quota.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +25,7 @@ from shared.adapters.graph.budget import ThrottleBudget, WriteBudget
 from shared.adapters.graph.client import EmulatorCredential, graph_scope, is_loopback_url, make_graph_client
 from shared.adapters.graph.directory import AppLane, GraphDirectory
 from shared.adapters.graph.quota_lease import QuotaStore, SharedBudget
+from shared.adapters.graph.sharing import SyncAwareBudget
 from shared.config import Settings, environment_secret
 from shared.credentials import (
     AppRegistration,
@@ -76,15 +79,36 @@ def write_budget(settings: Settings, key: str, limit: int, window_s: float, stor
     )  # fmt: skip
 
 
-def _lane(settings: Settings, app: AppRegistration | None, store: QuotaStore | None) -> AppLane:
+def import_budget(
+    settings: Settings, key: str, limit: int, window_s: float, store: QuotaStore | None, sharing: SyncSharing | None
+) -> WriteBudget:
+    """The whole quota as a pool; with `sharing`, capped at (1 − SYNC_WRITE_SHARE) while a sync is running."""
+    pool = write_budget(settings, key, limit, window_s, store)
+    if sharing is None:
+        return pool
+    cap = write_budget(settings, f"{key}|import", max(1, int(limit * (1.0 - settings.SYNC_WRITE_SHARE))), window_s,
+                       store)  # fmt: skip
+    return SyncAwareBudget(pool, cap, sharing.sync_running, on_change=sharing.on_change)
+
+
+@dataclass
+class SyncSharing:
+    """How an import learns that a sync is running beside it (shared.sync.presence), and whom to tell."""
+
+    sync_running: Callable[[], bool]
+    on_change: Callable[[bool], None] | None = None
+
+
+def _lane(
+    settings: Settings, app: AppRegistration | None, store: QuotaStore | None, sharing: SyncSharing | None
+) -> AppLane:
     quota = settings.WRITE_QUOTA
-    share = settings.import_write_share  # a sync running beside the import keeps its own share
     graph_url = settings.GRAPH_URL
     tenant_id = settings.TENANT_ID or settings.TENANT
     if app is None:
         app = AppRegistration(client_id="default")
     key = f"{tenant_id}|app|{app.client_id}".lower()
-    budget = write_budget(settings, key, int(quota.per_app * share), quota.per_app_window_s, store)
+    budget = import_budget(settings, key, quota.per_app, quota.per_app_window_s, store, sharing)
     credential: AsyncTokenCredential
     if is_loopback_url(graph_url) and app.kind == "ambient":
         credential = EmulatorCredential() if app.client_id == "default" else EmulatorCredential(app.client_id)
@@ -102,17 +126,19 @@ def _lane(settings: Settings, app: AppRegistration | None, store: QuotaStore | N
     )  # fmt: skip
 
 
-def build_directory(settings: Settings, quota_store: QuotaStore | None = None) -> GraphDirectory:
+def build_directory(
+    settings: Settings, quota_store: QuotaStore | None = None, sharing: SyncSharing | None = None
+) -> GraphDirectory:
     """One lane per app registration in APP_IDS (or one default lane), paced under the write quota.
 
-    With a `quota_store` the lanes' and the tenant's budgets are shared with every other process using it."""
+    With a `quota_store` the lanes' and the tenant's budgets are shared with every other process using it; with
+    `sharing`, the import leaves SYNC_WRITE_SHARE of them to a sync while one runs (shared/adapters/graph/sharing)."""
     emulator = is_loopback_url(settings.GRAPH_URL)
     apps: list[AppRegistration | None] = list(parse_apps(settings.APP_IDS, emulator=emulator)) or [None]
-    lanes = [_lane(settings, app, quota_store) for app in apps]
+    lanes = [_lane(settings, app, quota_store, sharing) for app in apps]
     quota = settings.WRITE_QUOTA
-    per_tenant = int(quota.per_tenant * settings.import_write_share)
     tenant_key = f"{settings.TENANT_ID or settings.TENANT}|tenant".lower()
-    tenant = write_budget(settings, tenant_key, per_tenant, quota.per_tenant_window_s, quota_store)
+    tenant = import_budget(settings, tenant_key, quota.per_tenant, quota.per_tenant_window_s, quota_store, sharing)
     return GraphDirectory(lanes, tenant, inline_retry_budget_s=settings.INLINE_RETRY_BUDGET_S)
 
 
