@@ -43,6 +43,7 @@ var ledgerTableName = 'ledger'
 var quotaTableName = 'quota'
 var syncTableName = 'sync'
 var monitorTableName = 'monitor'
+var lockoutTableName = 'lockouts'
 var vaultTableName = 'vault'
 // One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
 // queues, their requiresSession and their app settings below to the stage table).
@@ -149,6 +150,12 @@ resource syncTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-
 resource monitorTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: monitorTableName
+}
+
+// JIT lockout counters, one row per account, shared by every instance (ETag-checked updates).
+resource lockoutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: lockoutTableName
 }
 
 // The JIT credential vault: legacy password hashes sealed per row (data keys wrapped by vaultKek), shared by
@@ -299,6 +306,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
         { name: 'SYNC_TABLE', value: syncTable.name }
         { name: 'MONITOR_TABLE', value: monitorTable.name }
+        { name: 'JIT__LOCKOUT_TABLE', value: lockoutTable.name }
         { name: 'ALERTS_QUEUE', value: alerts.name }
         // Timer schedules: the host resolves %SETTING% from app settings itself (no default), so each is set here.
         { name: 'SYNC_SCHEDULE', value: '0 */1 * * * *' }

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.adapters.tables import TableLedger
     from shared.config import JitSettings
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
+    from shared.jit.lockout import Lockouts, TableLockouts
     from shared.jit.service import JitService
     from shared.monitoring.store import MonitorStore
     from shared.monitoring.table_store import TableMonitorStore
@@ -155,8 +156,12 @@ async def jit_service() -> JitService:
         if _worker.jit is None:
             settings = get_settings()
             vault = shared_vault(settings)
+            from shared.telemetry import OpenTelemetryMetrics
+
+            # Azure: counters in the Table every instance shares, telemetry through OpenTelemetry (App Insights).
             service = await open_jit_service(
-                settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=TallyTelemetry(), vault=vault
+                settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=OpenTelemetryMetrics(), vault=vault,
+                lockouts=shared_lockouts(settings),
             )
             await service.warm()
             _worker.jit = service
@@ -179,6 +184,23 @@ async def monitor_store() -> MonitorStore:
         if _worker.monitor is None:
             _worker.monitor = open_monitor_store(get_settings())
         return _worker.monitor
+
+
+def shared_lockouts(settings: Settings) -> TableLockouts | None:
+    """With Azure storage configured, the JIT lockout counters every instance shares (Table JIT.LOCKOUT_TABLE);
+    None otherwise (the endpoint's own jit.db)."""
+    from shared.jit import lockout
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return lockout.TableLockouts.from_connection_string(connection, settings.JIT.LOCKOUT_TABLE)
+    if settings.TABLES_ACCOUNT_URL:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return lockout.TableLockouts.from_account_url(
+            settings.TABLES_ACCOUNT_URL, settings.JIT.LOCKOUT_TABLE, DefaultAzureCredential()
+        )
+    return None
 
 
 def open_monitor_store(settings: Settings) -> TableMonitorStore:
@@ -384,13 +406,14 @@ async def open_jit_service(
     vault: JitVault | None = None,
     live_check: LegacyPasswordCheck | None = None,
     verifier: Verifier | None = None,
+    lockouts: Lockouts | None = None,
 ) -> JitService:
     """A JitService from JitSettings and a state directory. Local layout under <state>:
 
     vault.db               sealed legacy hashes (SqliteCredentialVault), written by the import stage
     keys/kek.key           the vault's key-encryption key (LocalKeyWrapper), created 0600 on first use
     keys/jit-attempt.key   keys the Entra-retry fingerprint, unless JIT.ATTEMPT_KEY is set
-    jit.db                 lockout counters, retry dedupe, outcomes
+    jit.db                 lockout counters (unless `lockouts` is given: Azure's Table), retry dedupe, outcomes
 
     The OIDC metadata is fetched lazily (and cached) by the first request or `warm`."""
     from shared.jit.decision import PasswordDecider
@@ -418,6 +441,7 @@ async def open_jit_service(
         attempt_key=_attempt_key(settings, state_dir),
         verifier=verifier or verify,
         live_check=live_check,
+        lockouts=lockouts,
     )
     await decider.warm()
     decryptor = PasswordContextDecryptor(load_decryption_key(_decryption_key_material(settings)), settings)

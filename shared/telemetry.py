@@ -6,19 +6,26 @@ Attributes are low-cardinality labels (stage, outcome, reason code) and never pe
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
+from functools import partial
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-class TallyTelemetry:
-    """In-memory counters and measurements: the local host's (summaries at exit) and the tests'."""
+RECENT = 10_000  # TallyTelemetry keeps the latest measurements and records only: its memory is bounded
 
-    def __init__(self) -> None:
+
+class TallyTelemetry:
+    """In-memory counters and measurements: the local host's (summaries at exit) and the tests'. Counters are
+    kept per (name, attributes) — attributes are bounded labels — while measurements and the record log keep
+    only their latest `recent` entries, so a long-running process does not grow. Azure uses
+    OpenTelemetryMetrics instead (exported to Application Insights)."""
+
+    def __init__(self, recent: int = RECENT) -> None:
         self.counts: Counter[tuple[str, tuple[tuple[str, Any], ...]]] = Counter()
-        self.measures: defaultdict[str, list[float]] = defaultdict(list)
-        self.records: list[tuple[str, float, dict[str, Any]]] = []
+        self.measures: defaultdict[str, deque[float]] = defaultdict(partial(deque, maxlen=recent))
+        self.records: deque[tuple[str, float, dict[str, Any]]] = deque(maxlen=recent)
 
     def count(self, name: str, value: int = 1, **attributes: Any) -> None:
         self.counts[(name, tuple(sorted(attributes.items())))] += value

@@ -27,6 +27,7 @@ import bcrypt
 from pydantic import SecretStr
 
 from shared.config import JitSettings
+from shared.jit.lockout import Lockouts, SqliteLockouts
 from shared.jit.password_context import PasswordContext
 from shared.jit.policy import meets_entra_policy
 from shared.jit.protocol import Action
@@ -82,10 +83,13 @@ class PasswordDecider:
         live_check: LegacyPasswordCheck | None = None,
         rate_limit: TokenBucket | None = None,
         clock: Callable[[], float] = time.time,
+        lockouts: Lockouts | None = None,
     ) -> None:
         self._settings = settings
         self._vault = vault
         self._state = state
+        # Shared by every instance in Azure (TableLockouts): the threshold is per account, not per instance.
+        self._lockouts = lockouts or SqliteLockouts(state)
         self._telemetry = telemetry
         self._attempt_key = attempt_key
         self._verifier = verifier
@@ -129,7 +133,7 @@ class PasswordDecider:
         if prior is not None and prior.action is not None:
             return _replayed(self._with_texts(Action(prior.action), prior.reason or "replayed"))
         count_failures = prior is None  # an unsettled prior: another instance is deciding and will count it
-        if self._state.locked(object_id, now):
+        if await self._lockouts.locked(object_id, now):
             decision = self._with_texts(Action.BLOCK, "locked_out")
         elif self._verifying >= self._settings.MAX_CONCURRENT_VERIFICATIONS or not self._rate.try_take():
             self._state.release(correlation_id, fingerprint)
@@ -175,7 +179,7 @@ class PasswordDecider:
     ) -> Decision:
         if not matched:
             if count:
-                self._state.record_failure(
+                await self._lockouts.record_failure(
                     object_id,
                     now,
                     threshold=self._settings.LOCKOUT_THRESHOLD,
@@ -183,7 +187,7 @@ class PasswordDecider:
                     lock_s=self._settings.LOCKOUT_DURATION_S,
                 )
             return Decision(Action.RETRY, reason)
-        self._state.clear_failures(object_id)
+        await self._lockouts.clear_failures(object_id)
         if not meets_entra_policy(context.password.get_secret_value()):
             return Decision(Action.UPDATE_PASSWORD, "weak_password")
         # Entra stores the password and clears the migration flag: the legacy hash has no further use.
