@@ -33,6 +33,7 @@ def _methods(tenant: EmulatedTenant, user_key: str) -> tuple[str, dict[str, dict
 
 
 def add_phone_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
+    tenant.state.auth_method_posts += 1
     _, methods = _methods(tenant, user_key)
     body = ctx.body if isinstance(ctx.body, dict) else {}
     number, phone_type = body.get("phoneNumber"), body.get("phoneType")
@@ -57,6 +58,7 @@ def add_phone_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str)
 
 
 def add_email_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
+    tenant.state.auth_method_posts += 1
     _, methods = _methods(tenant, user_key)
     body = ctx.body if isinstance(ctx.body, dict) else {}
     address = body.get("emailAddress")

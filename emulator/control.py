@@ -36,6 +36,10 @@ def stats(tenant: EmulatedTenant) -> dict[str, Any]:
         "objectCount": tenant.state.object_count,
         "objectQuota": quotas.object_quota,
         "users": len(tenant.state.users),
+        "authMethods": {
+            "methods": sum(len(m) for m in tenant.state.auth_methods.values()),
+            "posts": tenant.state.auth_method_posts,
+        },
         "totalRequests": throttle.total_requests,
         "tokensIssued": dict(tenant.identity.issued),
         "quotas": {

@@ -87,6 +87,7 @@ class TenantState:
         self.applications: dict[str, dict[str, Any]] = {}
         self.extension_properties: dict[str, ExtensionProperty] = {}
         self.auth_methods: dict[str, dict[str, dict[str, Any]]] = {}
+        self.auth_method_posts = 0  # POSTs that reached phoneMethods/emailMethods (stats; not persisted)
         # groups.py / app_roles.py: members per group as an ordered set (dict keys), assignments per user
         self.groups: dict[str, dict[str, Any]] = {}
         self.group_members: dict[str, dict[str, None]] = {}

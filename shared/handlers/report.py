@@ -3,8 +3,9 @@
 report.json keys are a user-facing contract: run_id, source, started_at, finished_at, wave (a wave's
 run only), counts {total, created, already_present, rejected, failed, other_wave (a wave's run only:
 records of the export that belong to another wave)}, by_reason, throughput {users_per_second,
-import_users_per_second, write_quota_utilisation, …}. No secret and no personal data beyond legacy
-ids appear in any of them.
+import_users_per_second, write_quota_utilisation, …}, methods {phone|email|totp: {imported,
+already_present, pending, skipped {reason: n}, failed {code: n}}} (MFA, method by method).
+No secret and no personal data beyond legacy ids appear in any of them.
 `users_per_second` is over the whole run, planning included (what the operator waited for);
 `import_users_per_second` over the import alone (planned → finished). `write_quota_utilisation` is
 the writes over what the quota allows in the whole quota windows the import spans (3,000 writes per
@@ -56,6 +57,33 @@ class Throughput(_Part):
     quota_window_seconds: float
 
 
+class MethodTally(_Part):
+    """One kind of MFA method across the run, method by method (a user with two phones counts twice)."""
+
+    imported: int = 0
+    already_present: int = 0
+    pending: int = 0  # only in a report of an unfinished run
+    skipped: dict[str, int] = {}  # reason code → methods
+    failed: dict[str, int] = {}  # Graph error or reason code → methods
+
+
+def tally_methods(methods: dict[str, Counter[str]]) -> dict[str, MethodTally]:
+    """{kind: Counter("state" or "state:code")} → the report's per-kind tallies."""
+    out: dict[str, MethodTally] = {}
+    for kind, seen in sorted(methods.items()):
+        by_state: dict[str, dict[str, int]] = {"skipped": {}, "failed": {}}
+        plain: dict[str, int] = {}
+        for key, n in seen.items():
+            state, _, code = key.partition(":")
+            if state in by_state:
+                by_state[state][code or "unknown"] = by_state[state].get(code or "unknown", 0) + n
+            else:
+                plain[state] = plain.get(state, 0) + n
+        out[kind] = MethodTally(**plain, skipped=dict(sorted(by_state["skipped"].items())),
+                                failed=dict(sorted(by_state["failed"].items())))  # fmt: skip
+    return out
+
+
 class RunReport(_Part):
     run_id: str
     source: str
@@ -65,6 +93,7 @@ class RunReport(_Part):
     counts: RunCounts
     by_reason: dict[str, int]
     throughput: Throughput
+    methods: dict[str, MethodTally] = {}  # MFA methods by kind (phone, email, totp)
 
 
 def throughput_of(run: RunState, finished: datetime, workflow: Workflow) -> Throughput:
@@ -95,7 +124,12 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunRe
     id_map = io.StringIO()
     writer = csv.writer(id_map, lineterminator="\n")
     writer.writerow(["legacyId", "objectId", "outcome"])
+    methods: dict[str, Counter[str]] = {}
     async for entry in ports.ledger.entries_for_run(run.run_id):
+        for key, method in entry.methods.items():
+            kind = key.split(":")[0].split("#")[0]
+            state = method.state.value + (f":{method.code}" if method.code else "")
+            methods.setdefault(kind, Counter())[state] += 1
         if entry.outcome == Outcome.FAILED:
             by_reason[entry.code or "unknown"] += 1
             failures.write(
@@ -123,6 +157,7 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunRe
         ),
         by_reason=dict(sorted(by_reason.items())),
         throughput=throughput_of(run, finished, workflow),
+        methods=tally_methods(methods),
     )  # fmt: skip
     await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
     await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())

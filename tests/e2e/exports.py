@@ -62,3 +62,50 @@ def write_export(path: Path, records: int, *, prefix: str = "K") -> Export:
             if kind in (0, 1, 3):
                 export.jit.add(legacy_id)
     return export
+
+
+@dataclass
+class MfaExport:
+    path: Path
+    total: int = 0
+    methods: dict[str, dict[str, str]] = field(default_factory=dict)  # legacyId → slot → value as Graph holds it
+    totp: int = 0  # TOTP methods: reported as not importable
+
+    @property
+    def writes(self) -> int:
+        return sum(len(m) for m in self.methods.values())
+
+
+def write_mfa_export(path: Path, records: int, *, prefix: str = "M") -> MfaExport:
+    """`records` valid users in turn without MFA, with one phone, with two phones and an email method, and with
+    a phone and a TOTP secret. Phones are E.164 from three country-code lengths (+1, +44, +353)."""
+    export = MfaExport(path)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(1, records + 1):
+            legacy_id = f"{prefix}{i:06d}"
+            record: dict[str, Any] = {
+                "legacyId": legacy_id,
+                "email": f"{prefix.lower()}{i}@example.com",
+                "password": {"plaintext": f"Str0ng-Pass-{i}!"},
+            }
+            mobile, alternate = f"+1425{i:07d}", f"+44207{i:07d}"
+            kind = i % 4
+            if kind == 1:
+                record["mfa"] = [{"type": "phone", "value": mobile}]
+                export.methods[legacy_id] = {"mobile": f"+1 425{i:07d}"}
+            elif kind == 2:
+                record["mfa"] = [
+                    {"type": "phone", "value": mobile},
+                    {"type": "phone", "value": alternate},
+                    {"type": "email", "value": f"backup{i}@example.org"},
+                ]
+                export.methods[legacy_id] = {
+                    "mobile": f"+1 425{i:07d}", "alternateMobile": f"+44 207{i:07d}", "email": f"backup{i}@example.org"
+                }  # fmt: skip
+            elif kind == 3:
+                record["mfa"] = [{"type": "phone", "value": f"+353861{i:06d}"}, {"type": "totp", "value": "JBSWY3DP"}]
+                export.methods[legacy_id] = {"mobile": f"+353 861{i:06d}"}
+                export.totp += 1
+            fh.write(json.dumps(record) + "\n")
+            export.total += 1
+    return export
