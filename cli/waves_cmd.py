@@ -9,6 +9,7 @@ applies the same rule when it plans the export. Planning again replaces the plan
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,9 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.runs import run_word
 from cli.settings_from_options import build_settings
 from shared.adapters.local.db import StateUnavailable
 from shared.config import Settings
+from shared.outcomes import RunState
 from shared.planning.waves import plan_waves
 from shared.ports import Ledger
 from shared.profiles import ProfileError, load_profile
@@ -36,30 +39,43 @@ class LedgerChoiceError(ValueError):
     """--azure without the Table ledger's settings; str() names the settings to set."""
 
 
-def _with_ledger(settings: Settings, azure: bool, plan: WavePlan | None) -> WavePlan | None:
-    """Store `plan` (when given) and return the stored plan, in the local state or the Azure Table ledger."""
+def _with_ledger(
+    settings: Settings, azure: bool, plan: WavePlan | None, *, replace: bool = False
+) -> tuple[WavePlan | None, list[RunState]]:
+    """Store `plan` (when given); return the stored plan and the runs, from the local state or the Table ledger."""
     if azure:
-        return asyncio.run(_in_table(settings, plan))
+        return asyncio.run(_in_table(settings, plan, replace))
     from shared.adapters.local.ledger import SqliteLedger
 
     state = Path(settings.STATE_DIR)
     if plan is None and not (state / "migration.db").exists():
-        return None
+        return None, []
     state.mkdir(parents=True, exist_ok=True)
     local = SqliteLedger(state / "migration.db", read_only=plan is None)
     try:
-        return asyncio.run(_store_and_read(local, plan))
+        return asyncio.run(_store_and_read(local, plan, replace))
     finally:
         local.close()
 
 
-async def _store_and_read(ledger: Ledger, plan: WavePlan | None) -> WavePlan | None:
+async def _store_and_read(
+    ledger: Ledger, plan: WavePlan | None, replace: bool
+) -> tuple[WavePlan | None, list[RunState]]:
+    runs = await ledger.list_runs()
     if plan is not None:
+        ran = sorted({r.wave for r in runs if r.wave is not None and r.rolled_back_at is None})
+        if ran and not replace:
+            raise WaveRuleError(
+                f"waves {', '.join(map(str, ran))} already ran under the stored plan; a new plan may move users "
+                "between waves (a moved user counts as already present in its new wave): pass --replace to store it"
+            )
         await ledger.save_wave_plan(plan)
-    return await ledger.get_wave_plan()
+    return await ledger.get_wave_plan(), runs
 
 
-async def _in_table(settings: Settings, plan: WavePlan | None) -> WavePlan | None:
+async def _in_table(
+    settings: Settings, plan: WavePlan | None, replace: bool
+) -> tuple[WavePlan | None, list[RunState]]:
     from shared.bootstrap import table_ledger
 
     table = table_ledger(settings)
@@ -67,7 +83,7 @@ async def _in_table(settings: Settings, plan: WavePlan | None) -> WavePlan | Non
         raise LedgerChoiceError("--azure: set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL (and LEDGER_TABLE)")
     try:
         await table.ensure_table()
-        return await _store_and_read(table, plan)
+        return await _store_and_read(table, plan, replace)
     finally:
         await table.close()
 
@@ -78,7 +94,7 @@ _RULE_WORDS = {"field": "by {field}", "percent": "by a stable hash of the legacy
 def wave_problem(state: str, wave: int) -> str | None:
     """Why `run --wave N` cannot start (no plan in the state, no such wave), or None."""
     try:
-        stored = _with_ledger(build_settings(state=state), False, None)
+        stored, _ = _with_ledger(build_settings(state=state), False, None)
     except StateUnavailable as exc:
         return str(exc)
     if stored is None:
@@ -90,12 +106,13 @@ def wave_problem(state: str, wave: int) -> str | None:
     return None
 
 
-def print_plan(plan: WavePlan) -> None:
+def print_plan(plan: WavePlan, runs: list[RunState]) -> None:
     rule = _RULE_WORDS[plan.kind].format(field=plan.field)
-    table = Table("wave", "users", "holds", "apps cutting over", title=f"Waves {rule}", title_justify="left")
+    table = Table("wave", "users", "holds", "apps cutting over", "runs", title=f"Waves {rule}", title_justify="left")
     for wave in plan.waves:
         count = "-" if wave.planned_count is None else f"{wave.planned_count:,}"
-        table.add_row(str(wave.number), count, wave.label, ", ".join(wave.apps) or "-")
+        ran = [f"{r.run_id} ({run_word(r)})" for r in runs if r.wave == wave.number]
+        table.add_row(str(wave.number), count, wave.label, ", ".join(wave.apps) or "-", "\n".join(ran) or "not run")
     console.print(table)
     if plan.export_ref:
         console.print(f"Counted in {plan.export_ref} ({plan.source}); {plan.unassigned:,} users in no wave.")
@@ -145,6 +162,7 @@ def plan(
     ] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="Mapping profile (TOML).")] = None,
     azure: Annotated[bool, typer.Option("--azure", help="Store in the Azure Table ledger (LEDGER_TABLE).")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace a plan some waves already ran under.")] = False,
 ) -> None:
     """Split an export's users into waves, print how many each holds, and store the plan for `run --wave N`."""
     try:
@@ -156,11 +174,11 @@ def plan(
                 percent=_percentages(percent) if percent is not None else None, apps=_split(apps),
                 app_field=app_field, cutover=_cutover(cutover or []),
             )  # fmt: skip
-        _with_ledger(build_settings(state=state), azure, wave_plan)
+        _, runs = _with_ledger(build_settings(state=state), azure, wave_plan, replace=replace)
     except (WaveRuleError, UnknownSource, ProfileError, UnreadableExport, StateUnavailable, LedgerChoiceError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    print_plan(wave_plan)
+    print_plan(wave_plan, runs)
     where = "the Azure Table ledger" if azure else state
     console.print(f"Stored in {where}. Next: ciam-migrate run {export} --source {source} --state {state} --wave 1")
 
@@ -173,7 +191,7 @@ def list_waves(
 ) -> None:
     """Show the stored wave plan: each wave's rule, planned count and apps. Exit 2 when there is none."""
     try:
-        stored = _with_ledger(build_settings(state=state), azure, None)
+        stored, runs = _with_ledger(build_settings(state=state), azure, None)
     except (StateUnavailable, LedgerChoiceError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -181,9 +199,12 @@ def list_waves(
         typer.echo(f"error: no wave plan in {state}: run `ciam-migrate waves plan` first", err=True)
         raise typer.Exit(EXIT_USAGE)
     if as_json:
-        typer.echo(stored.model_dump_json(indent=2))
+        doc = stored.model_dump(mode="json") | {
+            "runs": [{"run_id": r.run_id, "wave": r.wave, "state": run_word(r)} for r in runs if r.wave is not None]
+        }
+        typer.echo(json.dumps(doc, indent=2))
         return
-    print_plan(stored)
+    print_plan(stored, runs)
 
 
 def register(app: typer.Typer) -> None:

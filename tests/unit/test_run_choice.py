@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.runs import OtherRunUnfinished, UnknownRun, choose_run, export_fingerprint, run_word
+from cli.runs import OtherRunUnfinished, RunChoice, UnknownRun, choose_run, export_fingerprint, run_word
 from shared.outcomes import RunState
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -48,3 +48,20 @@ def test_resume_names_an_unfinished_run_and_plans_from_its_export(tmp_path: Path
     assert (choice.run_id, choice.resuming, choice.export_ref) == ("jsonl-old-01", True, "old.jsonl")
     with pytest.raises(UnknownRun, match="no run nope"):
         choose_run("jsonl", export, [], resume="nope")
+
+
+def test_waves_of_one_export_have_their_own_runs_and_block_each_other_while_unfinished(tmp_path: Path) -> None:
+    export = tmp_path / "users.jsonl"
+    export.write_text("{}\n")
+    prefix = f"jsonl-{export_fingerprint('jsonl', export)}-"
+    whole = run(f"{prefix}01", finished_at=NOW)
+    wave1 = run(f"{prefix}w1-01", wave=1)
+    # wave 1 resumes its own run; wave 2 may not start while wave 1's is unfinished
+    assert choose_run("jsonl", export, [whole, wave1], wave=1) == RunChoice(wave1.run_id, True)
+    with pytest.raises(OtherRunUnfinished, match=r"a different export or wave \(wave 1\).*--abandon"):
+        choose_run("jsonl", export, [whole, wave1], wave=2)
+    # once it finished, wave 2 starts its first run and wave 1 again would start its second
+    done = wave1.model_copy(update={"finished_at": NOW})
+    assert choose_run("jsonl", export, [whole, done], wave=2).run_id == f"{prefix}w2-01"
+    assert choose_run("jsonl", export, [whole, done], wave=1).run_id == f"{prefix}w1-02"
+    assert choose_run("jsonl", export, [whole, done]).run_id == f"{prefix}02"  # a whole-export run ignores waves
