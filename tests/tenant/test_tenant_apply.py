@@ -142,3 +142,4 @@ def test_plan_and_apply_mark_beta_endpoints(start_emulator: Any, command: str) -
     assert "custom authentication extension: onPasswordSubmit [beta]" in result.output
     assert "authentication event listener: onPasswordSubmit [beta]" in result.output
     assert "application: shop-web [beta]" not in result.output
+    _no_secret_in(result.output)
