@@ -113,6 +113,14 @@ def print_summary(console: Console, doc: dict[str, Any]) -> None:
         "custom attributes",
         f"{custom['properties']} extension properties (most on one user: {custom['most_on_one_user']})",
     )
+    groups = doc["groups"]
+    if groups.get("mapping"):
+        unmapped = sum(groups["unmapped"].values())
+        totals.add_row(
+            "groups",
+            f"{groups['memberships']:,} memberships, {groups['app_roles']:,} app roles; "
+            f"{len(groups['unmapped'])} legacy groups unmapped ({unmapped:,} memberships)",
+        )
     estimate = doc["estimate"]
     totals.add_row(
         "estimated import",

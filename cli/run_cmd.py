@@ -226,6 +226,12 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
     console.print(f"{speed} Report: {report_path}")
     if report.by_reason:
         console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report.by_reason.items()))
+    if (groups := report.groups) is not None:
+        unmapped = ", ".join(f"{name} ({n})" for name, n in list(groups.unmapped.items())[:5]) or "none"
+        console.print(
+            f"Groups: {groups.memberships} memberships and {groups.app_roles} app roles in place, "
+            f"{groups.memberships_failed + groups.app_roles_failed} failed; unmapped legacy groups: {unmapped}"
+        )
     return EXIT_FAILURES if counts.failed else EXIT_OK
 
 

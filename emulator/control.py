@@ -40,6 +40,9 @@ def stats(tenant: EmulatedTenant) -> dict[str, Any]:
             "methods": sum(len(m) for m in tenant.state.auth_methods.values()),
             "posts": tenant.state.auth_method_posts,
         },
+        "groups": len(tenant.state.groups),
+        "memberships": sum(len(m) for m in tenant.state.group_members.values()),
+        "appRoleAssignments": sum(len(a) for a in tenant.state.app_role_assignments.values()),
         "totalRequests": throttle.total_requests,
         "tokensIssued": dict(tenant.identity.issued),
         "quotas": {

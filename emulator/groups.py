@@ -6,7 +6,9 @@ securityEnabled are required; 201 with the group), api/group-upsert.md (`PATCH /
 with `Prefer: create-if-missing`: 201 when created, 204 when it existed and was updated; without the
 header an unknown uniqueName is a 404), api/group-list.md, api/group-post-members.md (`POST
 /groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{id}"}`: 204; 400 when the object
-is already a member; 404 when the object being added doesn't exist), api/group-list-members.md.
+is already a member; 404 when the object being added doesn't exist), api/group-list-members.md,
+api/directoryobject-checkmembergroups.md (`POST /users/{id}/checkMemberGroups {"groupIds": [...]}`: 200 with
+the ids, of those given, that the user is a member of; at most 20 ids).
 The wording of the duplicate-member 400 ("One or more added object references already exist for the
 following modified properties: 'members'.", code Request_BadRequest) is Graph's observed answer; the
 doc page gives only the status. Membership is a set: the emulator can never hold a member twice.
@@ -185,6 +187,28 @@ def list_members(tenant: EmulatedTenant, ctx: RequestContext, group_key: str) ->
             name = user.data.get("displayName")
             items.append({"@odata.type": "#microsoft.graph.user", "id": member_id, "displayName": name})
     return _page(ctx, items, "members", f"/groups/{group['id']}/members", "directoryObjects")
+
+
+MAX_CHECK_IDS = 20
+
+
+def check_member_groups(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
+    user = tenant.state.lookup(user_key)
+    if user is None:
+        raise not_found(user_key)
+    ids = ctx.body.get("groupIds") if isinstance(ctx.body, dict) else None
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_CHECK_IDS:
+        raise bad_request(f"groupIds must list 1 to {MAX_CHECK_IDS} group ids.")
+    value = [g for g in ids if user.id in tenant.state.group_members.get(str(g), {})]
+    return Reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#Collection(Edm.String)", "value": value})
+
+
+def route_user_groups(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str]) -> Reply | None:
+    if len(parts) == 3 and parts[0] == "users" and parts[2] == "checkMemberGroups":
+        if ctx.method == "POST":
+            return check_member_groups(tenant, ctx, parts[1])
+        raise _not_allowed()
+    return None
 
 
 def route_groups(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str]) -> Reply | None:

@@ -27,7 +27,7 @@ from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.directory_info import route_directory_info
 from emulator.errors import GraphError, bad_request, unsupported_query
-from emulator.groups import route_groups
+from emulator.groups import route_groups, route_user_groups
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 LIST_COST_2 = (("users",), ("applications",), ("users", "delta"))
@@ -100,7 +100,7 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     if setup is not None:
         return setup
     if head == "users":
-        assignments = app_roles.route_user_assignments(tenant, ctx, parts)
+        assignments = app_roles.route_user_assignments(tenant, ctx, parts) or route_user_groups(tenant, ctx, parts)
         if assignments is not None:
             return assignments
         return _route_users(tenant, ctx, parts, lag=lag)

@@ -51,6 +51,7 @@ var queueNames = {
   exportDrops: 'export-drops'
   importChunks: 'import-chunks'
   runEvents: 'run-events'
+  groupAssignments: 'group-assignments'
   legacyChanges: 'legacy-changes'
   alerts: 'alerts'
 }
@@ -205,6 +206,12 @@ resource runEvents 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' =
   properties: commonQueueProperties
 }
 
+resource groupAssignments 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.groupAssignments
+  properties: commonQueueProperties
+}
+
 // Session-enabled: session id = (source, legacyId), so one user's changes apply in order, one at a time.
 resource legacyChanges 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
   parent: serviceBus
@@ -303,6 +310,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'EXPORT_DROPS_QUEUE', value: exportDrops.name }
         { name: 'IMPORT_CHUNKS_QUEUE', value: importChunks.name }
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
+        { name: 'GROUP_ASSIGNMENTS_QUEUE', value: groupAssignments.name }
         { name: 'LEGACY_CHANGES_QUEUE', value: legacyChanges.name }
         { name: 'SYNC_TABLE', value: syncTable.name }
         { name: 'MONITOR_TABLE', value: monitorTable.name }

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.graph.lanes import SyncSharing, build_directory
 from shared.adapters.graph.legacy_users import GraphLegacyUsers
+from shared.adapters.graph.memberships import GraphMemberships
 from shared.adapters.graph.quota_lease import QuotaStore
 from shared.adapters.local.files import LocalArtifactStore, LocalChunkStore, LocalExportStore
 from shared.adapters.local.ledger import SqliteLedger
@@ -79,17 +80,19 @@ def local_parts(
     vault = open_local_vault(str(state))
     # Processes sharing this state directory share one write quota (SHARED_QUOTA=false: each paces alone).
     quota = SqliteQuotaStore(db) if settings.SHARED_QUOTA else None
+    directory = build_directory(settings, quota, SyncSharing(presence_probe(settings), on_sync_change))
     ports = Ports(
         queue=queue,
         ledger=ledger,
         chunks=LocalChunkStore(state, sealer),
         exports=LocalExportStore(),
         artifacts=LocalArtifactStore(state),
-        directory=build_directory(settings, quota, SyncSharing(presence_probe(settings), on_sync_change)),
+        directory=directory,
         clock=SystemClock(),
         telemetry=telemetry or TallyTelemetry(),
         vault=vault,
         legacy_users=GraphLegacyUsers(),
+        memberships=GraphMemberships(directory),  # the same lanes and budgets as the creates
     )
     return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state, quota=quota)
 
@@ -263,6 +266,9 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
     if settings.CHUNK_SEALING_KEY is None:
         raise ValueError("set CHUNK_SEALING_KEY (base64, 32 bytes; a Key Vault reference in Azure)")
     sealer = Sealer.from_base64(settings.CHUNK_SEALING_KEY.get_secret_value())
+    directory = build_directory(
+        settings, quota if settings.SHARED_QUOTA else None, SyncSharing(presence_probe(settings, azure=True))
+    )
     ports = Ports(
         queue=ServiceBusQueue.from_namespace(namespace),
         ledger=ledger,
@@ -270,14 +276,13 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         exports=BlobExportStore(container),
         artifacts=BlobArtifactStore(container),
         # Every instance draws from one write quota per app lane and per tenant (the QUOTA_TABLE buckets).
-        directory=build_directory(
-            settings, quota if settings.SHARED_QUOTA else None, SyncSharing(presence_probe(settings, azure=True))
-        ),
+        directory=directory,
         clock=SystemClock(),
         telemetry=OpenTelemetryMetrics(),
         # Shared by every instance; None (no KEK configured) means imports vault no hashes for JIT.
         vault=open_azure_vault(settings),
         legacy_users=GraphLegacyUsers(),
+        memberships=GraphMemberships(directory),
     )
     return AzureRuntime(
         settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS)),

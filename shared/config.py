@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     EXPORT_DROPS_QUEUE: str = "export-drops"
     IMPORT_CHUNKS_QUEUE: str = "import-chunks"
     RUN_EVENTS_QUEUE: str = "run-events"
+    GROUP_ASSIGNMENTS_QUEUE: str = "group-assignments"
     MAX_DELIVERY_COUNT: int = 10
 
     # Local mode

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from shared.groups import GroupMapping
 from shared.passwords import is_supported
 from shared.preflight import (
     MAX_DISPLAY_NAME,
@@ -48,6 +49,8 @@ class MappingOptions:
     attribute_renames: dict[str, str] = field(default_factory=dict)
     # Declared extension property types by attribute name (mapping profile); undeclared are inferred.
     attribute_types: dict[str, str] = field(default_factory=dict)
+    # Legacy groups/roles → Entra groups and app roles (profile [groups]); empty: no memberships are written.
+    groups: GroupMapping = field(default_factory=GroupMapping)
 
     def extension_name(self, name: str) -> str:
         return f"extension_{self.extensions_app_id.replace('-', '')}_{name}"

@@ -41,6 +41,16 @@ class ImportChunk(_Message):
     attempt: int = 0
 
 
+class AssignGroups(_Message):
+    """Give one imported chunk's users their mapped group memberships and app roles, then report the chunk."""
+
+    type: Literal["AssignGroups"] = "AssignGroups"
+    run_id: str
+    source: str
+    chunk_id: str
+    attempt: int = 0
+
+
 class ChunkImported(_Message):
     """One chunk is finished: every user in it has an outcome in the ledger."""
 
@@ -99,9 +109,8 @@ class AlertRaised(_Message):
     raised_at: datetime
 
 
-
 Payload = Annotated[
-    PlanExport | ImportChunk | ChunkImported | ExportPlanned | RunCompleted | LegacyChange | AlertRaised,
+    PlanExport | ImportChunk | AssignGroups | ChunkImported | ExportPlanned | RunCompleted | LegacyChange | AlertRaised,
     Field(discriminator="type"),
 ]
 

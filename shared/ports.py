@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from shared.auth_methods import MethodKind, MethodWrite
+from shared.groups import AppRoleTarget
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import Creation, LedgerEntry, RunState
 from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
@@ -159,6 +160,54 @@ class UserRemoval(Protocol):
         """DELETE /users/{id} each: ok (204), absent (404: already gone), failed (after retries)."""
 
 
+@dataclass(frozen=True)
+class ResolvedGroup:
+    """A mapped Entra group by displayName: its object id, or why it can't be used."""
+
+    name: str
+    group_id: str | None
+    created: bool = False
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedAppRole:
+    target: AppRoleTarget
+    resource_id: str | None  # the app's service principal
+    app_role_id: str | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupWrite:
+    """One membership (group_id) or one app-role assignment (resource_id + app_role_id) for one user."""
+
+    key: str
+    user_id: str
+    group_id: str | None = None
+    resource_id: str | None = None
+    app_role_id: str | None = None
+
+
+WriteStatus = Literal["added", "present", "failed", "open"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    key: str
+    status: WriteStatus  # added now / already in place (read back) / refused / still open (throttled, 5xx)
+    code: str | None = None
+
+
+class Memberships(Protocol):
+    """Group memberships and app-role assignments in the target tenant (Graph, or the emulator)."""
+
+    async def resolve_groups(self, names: Sequence[str], *, create_missing: bool) -> dict[str, ResolvedGroup]: ...
+    async def resolve_app_roles(self, targets: Sequence[AppRoleTarget]) -> dict[AppRoleTarget, ResolvedAppRole]: ...
+    async def write(self, writes: Sequence[GroupWrite]) -> list[WriteResult]:
+        """Through $batch within the throttle budget; one result per write, in order. Safe to repeat."""
+
+
 class StoredCredential(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -199,3 +248,4 @@ class Ports:
     telemetry: Telemetry
     vault: CredentialVault | None = None
     legacy_users: LegacyUsers | None = None  # None: every export is a file
+    memberships: Memberships | None = None  # None: runs whose profile maps groups cannot assign them

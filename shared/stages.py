@@ -16,11 +16,13 @@ from pydantic import BaseModel
 
 from shared.config import Settings
 from shared.errors import PoisonMessage
+from shared.handlers.assign_groups import assign_groups
 from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
 from shared.handlers.track_run import track_run
 from shared.messages import (
     AlertRaised,
+    AssignGroups,
     ChunkImported,
     ExportPlanned,
     ImportChunk,
@@ -90,6 +92,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("plan_export", "queue", plan_export, accepts=(PlanExport,), queue_setting="EXPORT_DROPS_QUEUE"),
     Stage("import_chunk", "queue", import_chunk, accepts=(ImportChunk,), queue_setting="IMPORT_CHUNKS_QUEUE"),
+    Stage("assign_groups", "queue", assign_groups, accepts=(AssignGroups,), queue_setting="GROUP_ASSIGNMENTS_QUEUE"),
     Stage("track_run", "queue", track_run, accepts=(ExportPlanned, ChunkImported, RunCompleted),
           queue_setting="RUN_EVENTS_QUEUE"),
     Stage("password_submit", "http", route="password-submit"),

@@ -2,6 +2,7 @@
 
 In: ImportChunk. Out: ChunkImported, or — when Graph throttles or fails for longer than the inline
 retry budget — a continuation ImportChunk (new id `…:attempt-N`, scheduled after Retry-After).
+When the run's profile maps groups, AssignGroups goes out instead and assign_groups reports the chunk.
 Idempotent by (source, legacyId): users with a final outcome in the ledger are never sent again, so a
 redelivered chunk sends nothing twice and a continuation re-sends only the users still open.
 Checkpoint before emit: a `pending` intent (create_sent) is written before a create is sent; a later
@@ -24,7 +25,7 @@ from shared.handlers.method_import import import_methods
 from shared.handlers.options import mapping_from_dict
 from shared.handlers.workflow import Workflow
 from shared.mapping import MappingOptions, MappingReject, map_user
-from shared.messages import ChunkImported, Envelope, ImportChunk, envelope_id
+from shared.messages import AssignGroups, ChunkImported, Envelope, ImportChunk, envelope_id
 from shared.outcomes import FINAL_OUTCOMES, Outcome
 from shared.ports import Ports
 from shared.records import TargetUser
@@ -43,7 +44,8 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
     known = await ports.ledger.get_many(command.source, [e.user.legacy_id for e in entries])
     progress = ChunkProgress(command, entries, known, ports)
 
-    to_send = _users_to_send(progress, mapping_from_dict(run.mapping))
+    mapping = mapping_from_dict(run.mapping)
+    to_send = _users_to_send(progress, mapping)
     for target in to_send:  # checkpoint before emit: the intent is durable before any create leaves
         progress.mark_sending(target.legacy_id)
         if (previous := known.get(target.legacy_id)) is None or previous.outcome != Outcome.PENDING:
@@ -64,7 +66,9 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
     if (still_open or methods_open) and not last_attempt:
         waits = [r.retry_after for r in still_open if r.retry_after is not None] + [w for w in methods_open if w > 0]
         return [_continuation(command, len(still_open) + len(methods_open), waits, ports, workflow)]
-    return [await _chunk_imported(progress, workflow)]
+    if mapping.groups.active:  # the chunk reports once its users have their groups (assign_groups)
+        return [assign_groups_envelope(command, workflow)]
+    return [await chunk_imported(progress, workflow)]
 
 
 def _users_to_send(progress: ChunkProgress, mapping: MappingOptions) -> list[TargetUser]:
@@ -101,7 +105,15 @@ def _continuation(
     )
 
 
-async def _chunk_imported(progress: ChunkProgress, workflow: Workflow) -> Envelope:
+def assign_groups_envelope(command: ImportChunk, workflow: Workflow) -> Envelope:
+    return Envelope(
+        id=envelope_id(command.run_id, "groups", command.chunk_id),
+        queue=workflow.group_assignments_queue,
+        payload=AssignGroups(run_id=command.run_id, source=command.source, chunk_id=command.chunk_id),
+    )
+
+
+async def chunk_imported(progress: ChunkProgress, workflow: Workflow) -> Envelope:
     """Count the chunk from the ledger, so every delivery of the last attempt reports the same figures."""
     command = progress.command
     final = await progress.ports.ledger.get_many(command.source, list(progress.entries))

@@ -11,6 +11,9 @@ No secret and no personal data beyond legacy ids appear in any of them.
 the writes over what the quota allows in the whole quota windows the import spans (3,000 writes per
 150 s per app: Graph counts over the window, so a short run can burst faster than 20/s without being
 over the quota); `burst_writes_per_second` is the import-time rate itself.
+`groups` (present when the profile maps groups): memberships and app_roles in place, the ones that failed,
+writes skipped because their user isn't in Entra, and legacy names unmapped (by name) or ignored on purpose —
+summed from groups.jsonl, the last line per chunk (a redelivered chunk counts once).
 `RunReport` is report.json as a model: the tracker writes it, the CLI reads it back through the
 ArtifactStore (`load_report`) instead of parsing a path it would have to rebuild.
 """
@@ -23,12 +26,15 @@ import json
 import math
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.handlers.workflow import Workflow
 from shared.outcomes import Outcome, RunState
 from shared.ports import ArtifactStore, Ports
+
+GROUPS_ARTIFACT = "groups.jsonl"  # one line per assign_groups delivery that finished a chunk
 
 REPORT_NAME = "report.json"
 
@@ -84,6 +90,16 @@ def tally_methods(methods: dict[str, Counter[str]]) -> dict[str, MethodTally]:
     return out
 
 
+class GroupCounts(_Part):
+    memberships: int = 0
+    memberships_failed: int = 0
+    app_roles: int = 0
+    app_roles_failed: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    unmapped: dict[str, int] = {}
+
+
 class RunReport(_Part):
     run_id: str
     source: str
@@ -94,6 +110,7 @@ class RunReport(_Part):
     by_reason: dict[str, int]
     throughput: Throughput
     methods: dict[str, MethodTally] = {}  # MFA methods by kind (phone, email, totp)
+    groups: GroupCounts | None = None
 
 
 def throughput_of(run: RunState, finished: datetime, workflow: Workflow) -> Throughput:
@@ -116,6 +133,24 @@ def throughput_of(run: RunState, finished: datetime, workflow: Workflow) -> Thro
 
 async def load_report(artifacts: ArtifactStore, run_id: str) -> RunReport:
     return RunReport.model_validate_json(await artifacts.read_text(run_id, REPORT_NAME))
+
+
+async def group_counts(artifacts: ArtifactStore, run_id: str) -> GroupCounts | None:
+    try:
+        text = await artifacts.read_text(run_id, GROUPS_ARTIFACT)
+    except FileNotFoundError:
+        return None
+    last: dict[str, dict[str, Any]] = {}
+    for line in text.splitlines():
+        if line.strip():
+            row = json.loads(line)
+            last[str(row.pop("chunk"))] = row
+    total: Counter[str] = Counter()
+    unmapped: Counter[str] = Counter()
+    for row in last.values():
+        unmapped.update(row.pop("unmapped", {}))
+        total.update({k: int(v) for k, v in row.items() if k in GroupCounts.model_fields})
+    return GroupCounts(**total, unmapped=dict(unmapped.most_common()))
 
 
 async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunReport:
@@ -158,6 +193,7 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunRe
         by_reason=dict(sorted(by_reason.items())),
         throughput=throughput_of(run, finished, workflow),
         methods=tally_methods(methods),
+        groups=await group_counts(ports.artifacts, run.run_id),
     )  # fmt: skip
     await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
     await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())

@@ -16,6 +16,7 @@ class Workflow:
     quota_window_s: float  # over which Graph counts the per-app write quota (time-scaled for the emulator)
     extensions_app_id: str
     tenant: str
+    group_assignments_queue: str = "group-assignments"
 
     @classmethod
     def from_settings(cls, settings: Settings, apps: int) -> Workflow:
@@ -25,6 +26,7 @@ class Workflow:
         return cls(
             import_chunks_queue=settings.IMPORT_CHUNKS_QUEUE,
             run_events_queue=settings.RUN_EVENTS_QUEUE,
+            group_assignments_queue=settings.GROUP_ASSIGNMENTS_QUEUE,
             max_attempts=settings.MAX_ATTEMPTS,
             quota_writes_per_s=min(per_app * max(apps, 1), per_tenant),
             quota_window_s=quota.per_app_window_s / quota.time_scale,

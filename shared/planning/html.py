@@ -101,9 +101,7 @@ def render_plan_html(doc: dict[str, Any]) -> str:
         _section("MFA methods", f"<p>{doc['mfa']['users']:,} users with MFA</p>" + _bars(doc["mfa"]["methods"]))
     )
     parts.append(_section("Custom attributes", _attributes(doc["attributes"], doc["custom_attributes"]), wide=True))
-    parts.append(
-        _section("Groups", f"<p>{doc['groups']['users']:,} users in groups</p>" + _bars(doc["groups"]["members"]))
-    )
+    parts.append(_section("Groups", _groups(doc["groups"]), wide=bool(doc["groups"].get("mapping"))))
     parts.append(
         _section(
             "Data quality",
@@ -286,3 +284,13 @@ def _estimate(e: dict[str, Any]) -> str:
         ("apps needed to reach the tenant limit", e["apps_to_reach_tenant_limit"]),
     ]
     return _table(["", ""], rows)
+
+
+def _groups(groups: dict[str, Any]) -> str:
+    """Users in groups, then each legacy group/role and what it maps to (unmapped ones are named, not dropped)."""
+    head = f"<p>{groups['users']:,} users in groups"
+    if groups.get("memberships") or groups.get("app_roles"):
+        head += f"; {groups['memberships']:,} memberships and {groups['app_roles']:,} app-role assignments to write"
+    head += "</p>"
+    rows = [(name, row["maps_to"], row["users"]) for name, row in (groups.get("mapping") or {}).items()]
+    return head + (_table(["legacy group / role", "maps to", "users"], rows) if rows else _bars(groups["members"]))

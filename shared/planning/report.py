@@ -7,10 +7,12 @@ duplicates, constraints, does_not_map, estimate, warnings, rejects (first exampl
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.entra_limits import OBJECT_QUOTA
+from shared.groups import GroupMapping
 from shared.mapping import extension_properties_for
 from shared.planning.constraints import custom_attributes_row, object_quota_row
 from shared.planning.estimate import estimate_import
@@ -48,6 +50,7 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
         for name, seen in sorted(inv.attributes.items())
     }
     extension_count = len(extension_properties_for({n: "" for n in inv.attributes}, options))
+    groups = _groups(inv.groups, options.groups)
     estimate = estimate_import(inv.valid, extension_count, plan.apps, follow_up_writes(plan))
     return {
         "source": plan.source,
@@ -83,6 +86,7 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
             "users": inv.users_with_groups,
             "distinct": len(inv.groups) if OTHER not in inv.groups else None,
             "members": dict(inv.groups.most_common(50)),
+            **groups,
         },
         "disabled": inv.disabled,
         "quality": _quality(plan),
@@ -103,7 +107,44 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
 def follow_up_writes(plan: PlanResult) -> dict[str, int]:
     """The writes that follow a valid user's create, by kind: what the estimate adds to one POST per user."""
     inv = plan.inventory
-    return {"mfa methods": sum(inv.method_writes.values())}
+    writes = {"mfa methods": sum(inv.method_writes.values())}
+    if plan.options.groups.active:
+        groups = _groups(inv.groups, plan.options.groups)
+        writes.update({"group memberships": groups["memberships"], "app-role assignments": groups["app_roles"],
+                       "groups created": groups["creates"]})  # fmt: skip
+    return writes
+
+
+def _groups(members: Counter[str], mapping: GroupMapping) -> dict[str, Any]:
+    """Each legacy group/role: what it maps to (or `unmapped` / `ignored`), and the writes that makes.
+
+    Memberships are counted per (legacy name, user): two legacy names mapped to one Entra group count twice,
+    so `memberships` is an upper bound (exact when the table maps names one to one)."""
+    rows: dict[str, dict[str, Any]] = {}
+    memberships = app_roles = 0
+    unmapped: dict[str, int] = {}
+    for name, users in members.most_common():
+        target = mapping.targets.get(name)
+        if target is None:
+            status = "ignored" if name in mapping.ignore else "unmapped"
+            if status == "unmapped":
+                unmapped[name] = users
+            rows[name] = {"users": users, "maps_to": status}
+            continue
+        parts = [f"group {target.group!r}"] if target.group else []
+        if target.app_role is not None:
+            parts.append(f"app role {target.app_role.role!r} of {target.app_role.app!r}")
+        memberships += users if target.group else 0
+        app_roles += users if target.app_role is not None else 0
+        rows[name] = {"users": users, "maps_to": " + ".join(parts)}
+    creates = len(mapping.entra_groups()) if mapping.create_missing else 0
+    return {
+        "mapping": dict(list(rows.items())[:MAX_ROWS]),
+        "unmapped": unmapped,
+        "memberships": memberships,
+        "app_roles": app_roles,
+        "creates": creates,
+    }
 
 
 def _quality(plan: PlanResult) -> dict[str, int]:
@@ -180,10 +221,13 @@ def _does_not_map(plan: PlanResult) -> list[dict[str, Any]]:
                 "users": inv.mfa_methods["totp"],
             }
         )
-    if inv.users_with_groups:
+    if inv.users_with_groups and not plan.options.groups.active:
         rows.append(
-            {"feature": "group memberships (create groups and assign after import)", "users": inv.users_with_groups}
+            {"feature": "group memberships (map them in the profile's groups.map)", "users": inv.users_with_groups}
         )
+    for name, users in list(_groups(inv.groups, plan.options.groups)["unmapped"].items())[:MAX_ROWS]:
+        if plan.options.groups.active:
+            rows.append({"feature": f"legacy group {name!r} (not in the profile's groups.map)", "users": users})
     if inv.identity_kinds.get("federated") and not plan.options.create_federated:
         rows.append(
             {

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.groups import AppRoleTarget, GroupMapping, GroupTarget
 from shared.mapping import MappingOptions
 from shared.passwords import SUPPORTED_ALGORITHMS
 from shared.profiles.transforms import TRANSFORM_NAMES, is_valid_region
@@ -151,6 +152,37 @@ class HashConfig(_Section):
         return params
 
 
+class GroupMapRow(_Section):
+    """One legacy group or role: the Entra group it becomes (displayName) and/or an app role (app + role value)."""
+
+    group: str | None = Field(default=None, min_length=1, max_length=256)
+    app: str | None = Field(default=None, min_length=1)  # appId or displayName of the app registration
+    role: str | None = Field(default=None, min_length=1)  # the appRole's `value`
+
+    @model_validator(mode="after")
+    def _says_something(self) -> GroupMapRow:
+        if (self.app is None) != (self.role is None):
+            raise ValueError("'app' and 'role' go together (the app registration and the value of its app role)")
+        if self.group is None and self.app is None:
+            raise ValueError("map the legacy name to a 'group', an 'app' + 'role', or both")
+        return self
+
+
+class Groups(_Section):
+    """`[groups]`: which legacy groups/roles become which Entra groups and app-role assignments."""
+
+    create_missing: bool = True  # a mapped Entra group that doesn't exist is created (and tagged as ours)
+    ignore: list[str] = Field(default_factory=list)  # legacy names dropped on purpose (counted, not "unmapped")
+    map: dict[str, GroupMapRow] = Field(default_factory=dict)
+
+    def mapping(self) -> GroupMapping:
+        targets = {
+            name: GroupTarget(row.group, AppRoleTarget(row.app, row.role) if row.app and row.role else None)
+            for name, row in self.map.items()
+        }
+        return GroupMapping(targets=targets, ignore=tuple(self.ignore), create_missing=self.create_missing)
+
+
 class Target(_Section):
     flag_attribute: str = "toBeMigrated"
     legacy_id_attribute: str = "legacyId"  # "" = don't keep the legacy id on the user
@@ -170,6 +202,7 @@ class MappingProfile(_Section):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     hash: HashConfig | None = None
     target: Target = Field(default_factory=Target)
+    groups: Groups = Field(default_factory=Groups)
 
     @field_validator("fields")
     @classmethod
@@ -257,4 +290,5 @@ class MappingProfile(_Section):
             legacy_id_attribute=self.target.legacy_id_attribute or None,
             attribute_renames=dict(self.target.attribute_renames),
             attribute_types={name: a.type for name, a in self.attributes.items()},
+            groups=self.groups.mapping(),
         )
