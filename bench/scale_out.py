@@ -5,7 +5,9 @@ every host does) and imports the chunks of the export that fall to it (chunk i g
 throttled user going back after its Retry-After as a continuation would. With `--shared` the workers draw
 from one SQLite quota store (the local form of the Table Storage buckets every instance shares in Azure);
 without it each paces itself as if it were alone. Printed per cell: users/s ÷ the per-app quota the
-emulator enforces, write requests/s ÷ quota (the pipelined utilisation), 429s, duplicates.
+emulator enforces, write requests/s ÷ quota (the pipelined utilisation), 429s, duplicates, each worker's
+seconds to finish (an uneven split shows as a tail), and the shared-quota tokens drawn but left to expire
+unspent (quota lost to leases).
 
     .venv/bin/python -m bench.scale_out [--users 8000] [--time-scale 20] [--latency-ms 120] [--workers 1,2,4]
 """
@@ -82,10 +84,13 @@ async def work(args: argparse.Namespace) -> dict[str, Any]:
     for numbers in mine:  # one chunk at a time per instance, as one import-chunks invocation
         await import_chunk(numbers)
     finished = time.time()
+    budgets = [lane.budget for lane in directory.lanes]
+    drawn = sum(getattr(b, "tokens_drawn", 0) for b in budgets)
+    expired = sum(getattr(b, "tokens_expired", 0.0) for b in budgets)
     await directory.close()
     if store is not None:
         store.close()
-    return {**counts, "finished": finished}
+    return {**counts, "finished": finished, "started": args.start_at, "tokens_drawn": drawn, "tokens_expired": expired}
 
 
 def cell(workers: int, shared: bool, args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
@@ -116,6 +121,10 @@ def cell(workers: int, shared: bool, args: argparse.Namespace, work_dir: Path) -
         "writes": app["writes"], "throttled_429": app["throttled"],
         "share_429": round(app["throttled"] / max(app["writes"] + app["throttled"], 1), 4),
         "duplicates": emulated["users"] - args.users if created + present == args.users else None,
+        # Per worker: seconds to finish its chunks, and shared-quota tokens it drew but let expire unspent.
+        "worker_seconds": [round(r["finished"] - start_at, 2) for r in results],
+        "tokens_expired": round(sum(r["tokens_expired"] for r in results)),
+        "tokens_drawn": sum(r["tokens_drawn"] for r in results),
     }  # fmt: skip
 
 
@@ -144,7 +153,8 @@ def main() -> None:
                     f"N={r['workers']} shared={'yes' if r['shared'] else 'no ':<3} {r['created']:>6} created in"
                     f" {r['seconds']:>6.2f}s; throughput/quota {r['throughput_ratio']:.3f};"
                     f" writes/s÷quota {r['write_utilisation']:.3f}; 429s {r['throttled_429']} ({r['share_429']:.2%});"
-                    f" duplicates {r['duplicates']}; unfinished {r['unfinished']}",
+                    f" duplicates {r['duplicates']}; unfinished {r['unfinished']}; worker seconds"
+                    f" {r['worker_seconds']}; leased tokens expired {r['tokens_expired']} of {r['tokens_drawn']}",
                     flush=True,
                 )
     print(json.dumps(rows))

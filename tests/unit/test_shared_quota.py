@@ -112,9 +112,11 @@ async def test_a_crashed_holders_unused_lease_expires_and_is_never_spent_late():
     for task in tasks[2:]:
         task.cancel()  # ... and the holder died before the others were sent
     await asyncio.gather(*tasks, return_exceptions=True)
-    assert crashed.held() >= 10
+    held = crashed.held()
+    assert held >= 10
     clock.t += 2.0
     assert crashed.held() == 0  # expired: those tokens can no longer be sent
+    assert crashed.tokens_expired == held and crashed.tokens_drawn >= held + 20  # counted as lost quota
     start = clock.t
     await survivor.acquire(20)  # the bucket refilled meanwhile; the survivor is not starved
     assert clock.t - start < 150.0 / 3000 * 40

@@ -114,11 +114,13 @@ class SharedBudget:
         self._waiting = 0
         self.waited_s = 0.0
         self.leases_drawn = 0
+        self.tokens_drawn = 0
+        self.tokens_expired = 0.0  # drawn from the shared bucket but not spent within lease_s: quota lost
 
     def held(self) -> int:
         now = self._clock()
         while self._leases and self._leases[0][1] <= now:
-            self._leases.popleft()  # expired: its tokens are never sent
+            self.tokens_expired += self._leases.popleft()[0]  # expired: its tokens are never sent
         return int(sum(lease[0] for lease in self._leases))
 
     async def acquire(self, n: int) -> None:
@@ -146,6 +148,7 @@ class SharedBudget:
             granted, wait = await self.store.draw(self.key, self.terms, n - held, want)
             if granted:
                 self.leases_drawn += 1
+                self.tokens_drawn += granted
                 self._leases.append([float(granted), self._clock() + self.terms.lease_s])
                 continue
             # Several processes wait on one bucket: spread their retries a little.
