@@ -123,6 +123,8 @@ async def test_rollback_of_wave_2_killed_at_three_points_finishes_and_leaves_wav
     assert left, "kill 3 must land after the deletes, before the ledger cleanup"
 
     emulator.set_faults({})
+    print(json.dumps({"wave_sizes": {n: len(w) for n, w in waves.items()}, "gone_at_kill_2": gone,
+                      "ledger_left_at_kill_3": len(left)}))  # fmt: skip
     final = cli.run(rollback, timeout=120)
     assert final.returncode == 0, final.stderr + final.stdout
     assert "30 days" in final.stdout

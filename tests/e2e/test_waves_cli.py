@@ -67,6 +67,8 @@ def test_three_waves_import_exactly_their_users_and_together_the_whole_export_on
         assert c["total"] == c["created"] + c["rejected"] and c["total"] + c["other_wave"] == RECORDS, c
         assert c["total"] == plan["waves"][wave - 1]["planned_count"], (c, plan["waves"][wave - 1])
         rejected += c["rejected"]
+        print(f"wave {wave}: created {c['created']} (expected {len(expected[wave])}), rejected {c['rejected']}, "
+              f"other wave {c['other_wave']}")  # fmt: skip
         # the tenant gained exactly this wave's users, and nothing of the waves not yet run
         imported |= expected[wave]
         in_tenant = tenant_legacy_ids(emulator)
