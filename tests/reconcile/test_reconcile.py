@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.run_cmd import execute_run
-from tests.conftest import SAMPLE, settings_for
+from tests.conftest import SAMPLE, emulator_stats, set_faults, settings_for
 from tests.reconcile.tenant_edits import create_foreign_user, delete_user, list_users, patch_user
 
 LEGACY_USERS = 243  # samples/users.jsonl: 250 records, 7 rejected by the import (and by reconcile)
@@ -79,3 +79,15 @@ def test_reconcile_reports_exactly_the_37_changed_5_deleted_and_3_foreign_users(
     edited = next(d for d in report["differenceList"] if d["field"] == "displayName")
     assert edited["actual"] == edited["expected"] + " (edited)"
     assert "45 differences" in page
+
+
+def test_reconcile_reads_through_5xx_on_its_pages_and_still_finds_nothing(start_emulator, tmp_path):
+    emulator = start_emulator(time_scale=20, seed=11)
+    _import(emulator, tmp_path / "state")
+    before = emulator_stats(emulator)["faults"]["injected"]
+    set_faults(emulator, **{"503": 0.3, "500": 0.2})
+    code, report, _ = _reconcile(emulator, tmp_path / "state", tmp_path)
+    injected = emulator_stats(emulator)["faults"]["injected"]
+    assert sum(injected.values()) > sum(before.values()), injected  # some page reads really failed
+    assert code == 0 and report["differences"] == 0
+    assert report["tenantUsers"] == report["matchedUsers"] == LEGACY_USERS
