@@ -157,6 +157,7 @@ class Settings(BaseSettings):
     SYNC_POLL_LEASE_S: float = Field(default=120.0, gt=0)  # a poll's lease (renewed per page): one poller at a time
     SYNC_WRITE_SHARE: float = Field(default=0.5, gt=0.0, le=0.9)  # of the write quota, kept for a running sync
     SYNC_ENABLED: bool = False  # true: an import always leaves SYNC_WRITE_SHARE (a sync elsewhere); docs/sync.md
+    SYNC_CONCURRENCY: int = Field(default=8, ge=1, le=64)  # local sync host: changes applied at once (other users)
     SYNC_CONFLICT_RULE: Literal["entra_wins_after_cutover", "legacy_wins", "entra_wins"] = "entra_wins_after_cutover"
     SYNC_CUTOVER_AT: datetime | None = None  # when the apps moved to Entra: from then on Entra wins conflicts
     SYNC_DELETE_POLICY: Literal["delete", "disable"] = "delete"

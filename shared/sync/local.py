@@ -102,7 +102,8 @@ class LocalSync:
 
     def host(self, feed: ChangeFeed, state: LegacyState, *, snapshot: ChangeFeed | None = None,
              concurrency: int | None = None) -> SyncHost:  # fmt: skip
-        workers = concurrency or 2 * max(1, len(self.settings.APP_IDS))
+        # Applying is latency-bound (a legacy read, a Graph read, a PATCH): several users at once, each in order.
+        workers = concurrency or self.settings.SYNC_CONCURRENCY
         return SyncHost(self.parts.queue, self.ports(state), self.workflow, self.source, feed, snapshot=snapshot,
                         concurrency=workers)  # fmt: skip
 
