@@ -3,7 +3,8 @@
 In: the chunk's users whose ledger row holds an object id. Out: per-method state in the ledger row
 (shared/outcomes.py MethodState) and, for methods still open, the Retry-After to continue after.
 Exactly once across redelivery, kill -9 and a 504 after commit: each attempt reads the user's methods
-back before writing and writes only the slots that are empty; a method's `sent` intent is in the
+back before writing (unless we created the user and never sent it a method: it holds none) and
+writes only the slots that are empty; a method's `sent` intent is in the
 ledger before its POST leaves, so a value found later after our own send counts as imported, not as
 already present. Skipped methods (TOTP, a third phone, a slot holding another value) carry a reason.
 """
@@ -53,7 +54,9 @@ async def import_methods(progress: ChunkProgress, *, last_attempt: bool) -> list
     if not users:
         return []
     directory = progress.ports.directory
-    await bounded_gather([_read_back(directory, u, k) for u in users for k in {w.kind for w in u.writes}])
+    # A user we created and never sent a method for holds none: only the others need reading back.
+    unsure = [u for u in users if u.entry.outcome != Outcome.CREATED or any(m.sent for m in u.states.values())]
+    await bounded_gather([_read_back(directory, u, k) for u in unsure for k in {w.kind for w in u.writes}])
     for user in users:  # what the read-back settles needs no write
         _settle_present(user)
     sending = [u for u in users if not u.waits and _open(u)]

@@ -8,6 +8,7 @@ from shared.handlers.import_chunk import import_chunk
 from shared.messages import ChunkImported, ImportChunk
 from shared.outcomes import MethodState
 from shared.reasons import Reason
+from shared.records import ObjectIdentity
 from tests.fakes import FakePorts
 from tests.handlers.conftest import WORKFLOW, given_chunk, user
 
@@ -91,19 +92,22 @@ async def test_a_throttled_method_continues_later_and_the_user_is_not_created_ag
     assert states(fake, "u1") == {"phone:mobile": (MethodState.IMPORTED, None)}
 
 
-async def test_a_slot_holding_another_number_is_skipped_and_one_holding_ours_is_already_present(
+async def test_on_an_account_already_there_a_taken_slot_is_skipped_and_our_value_is_already_present(
     fake: FakePorts,
 ) -> None:
+    fake.directory.add_existing(
+        ObjectIdentity(
+            sign_in_type="emailAddress", issuer="contoso.onmicrosoft.com", issuer_assigned_id="u1@example.com"
+        ),
+        "someone-elses",
+    )
+    fake.directory.methods["someone-elses"] = {"mobile": "+1 4255559999", "email": "backup@example.com"}
+    fake.directory.method_script = ["read-unavailable"]  # the first read-back fails: the user's methods stay open
     command = await given_chunk(fake, [user("u1", mfa=PHONES[:1] + PHONES[2:3])])
-    fake.directory.method_script = ["read-unavailable"]  # the first read fails: the user stays open
-    (out,) = await import_chunk(command, fake.ports, WORKFLOW)
-    assert isinstance(out.payload, ImportChunk) and fake.directory.method_posts == []
-    object_id = fake.ledger.entries[("jsonl", "u1")].object_id
-    assert object_id is not None
-    fake.directory.methods[object_id] = {"mobile": "+1 4255559999", "email": "backup@example.com"}
 
-    await deliver_until_done(fake, out.payload)
+    result, deliveries = await deliver_until_done(fake, command)
 
+    assert deliveries == 2 and result.already_present == 1
     assert fake.directory.method_posts == []
     assert states(fake, "u1") == {
         "phone:mobile": (MethodState.SKIPPED, Reason.MFA_SLOT_TAKEN),

@@ -1,0 +1,109 @@
+"""How close `plan`'s duration estimate comes to a measured import, MFA method writes included.
+
+A generated jsonl export (users, a share of them with phones / an email method / a TOTP secret: see
+`FOLLOW_UPS`) is planned — plan's `estimate.seconds` is at Graph's real quota (3,000 writes / 150 s per
+app) — and then imported with `ciam-migrate run`'s engine into the tenant emulator (its own process,
+quota windows shortened --time-scale K times). Printed: the estimate ÷ K, the measured import time, and
+their ratio. Pick K so the run is quota-bound (the client can send faster than 20 × K writes/s),
+otherwise the ratio measures the machine, not the estimate.
+
+    .venv/bin/python -m bench.plan_estimate [--users 2000] [--time-scale 1]
+
+Adding another kind of follow-up write (group memberships …) is one function: a `fields(i)` that adds
+its interchange fields to user i, appended to FOLLOW_UPS; plan's estimate counts them through
+shared/planning/report.py `follow_up_writes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import emulator_process
+from cli.run_cmd import execute_run
+from emulator import DEFAULT_EXTENSIONS_APP_ID
+from shared.config import Settings, WriteQuota
+from shared.planning import plan_document, plan_export
+from shared.profiles import load_profile
+
+TENANT = "contoso.onmicrosoft.com"
+
+
+def mfa_fields(i: int) -> dict[str, Any]:
+    """One user in four has no MFA; then one phone; two phones and an email; a phone and a TOTP secret."""
+    phone, alternate = f"+1425{i:07d}", f"+44207{i:07d}"
+    kind = i % 4
+    if kind == 1:
+        return {"phone": phone, "phoneVerified": True, "mfa": [{"type": "phone", "value": phone}]}
+    if kind == 2:
+        methods = [{"type": "phone", "value": phone}, {"type": "phone", "value": alternate},
+                   {"type": "email", "value": f"backup{i}@example.org"}]  # fmt: skip
+        return {"phone": phone, "phoneVerified": i % 8 == 2, "mfa": methods}
+    if kind == 3:
+        return {"mfa": [{"type": "phone", "value": f"+353861{i:06d}"}, {"type": "totp", "value": "JBSWY3DP"}]}
+    return {}
+
+
+FOLLOW_UPS: list[Callable[[int], dict[str, Any]]] = [mfa_fields]
+
+
+def write_export(path: Path, users: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(1, users + 1):
+            record: dict[str, Any] = {"legacyId": f"e{i:08d}", "email": f"e{i}@example.com",
+                                      "password": {"plaintext": f"Str0ng-Pass-{i}!"}}  # fmt: skip
+            for fields in FOLLOW_UPS:
+                record.update(fields(i))
+            out.write(json.dumps(record) + "\n")
+
+
+def measure(users: int, scale: float, work: Path) -> dict[str, Any]:
+    export = work / "export.jsonl"
+    write_export(export, users)
+    doc = plan_document(plan_export(export, load_profile("jsonl", None), tenant=TENANT, apps=1))
+    estimate = doc["estimate"]
+    with emulator_process("--time-scale", str(scale)) as base:
+        settings = Settings(
+            STATE_DIR=str(work / "state"), GRAPH_URL=base, TENANT=TENANT, EXTENSIONS_APP_ID=DEFAULT_EXTENSIONS_APP_ID,
+            WRITE_QUOTA=WriteQuota(time_scale=scale), CHUNK_SIZE=500,
+        )  # fmt: skip
+        run = asyncio.run(execute_run(export, "jsonl", settings, show_progress=False))
+    report = json.loads((work / "state" / "runs" / run.run_id / "report.json").read_text())
+    assert report["counts"]["created"] == users and report["counts"]["failed"] == 0, report["counts"]
+    measured = report["throughput"]["import_seconds"]
+    expected = estimate["seconds"] / scale
+    return {
+        "users": users,
+        "time_scale": scale,
+        "writes_by_kind": estimate["writes_by_kind"],
+        "phones": doc["phones"],
+        "methods_in_report": report["methods"],
+        "estimate_s_scaled": round(expected, 1),
+        "measured_import_s": round(measured, 1),
+        "measured_over_estimate": round(measured / expected, 3) if expected else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = measure(args.users, args.time_scale, Path(tmp))
+    print(json.dumps(result, indent=2))
+    ratio = result["measured_over_estimate"]
+    verdict = "within" if ratio and abs(ratio - 1) <= 0.10 else "outside"
+    print(
+        f"plan estimate {result['estimate_s_scaled']} s, measured {result['measured_import_s']} s: "
+        f"measured/estimate {ratio} ({verdict} 10 %)"
+    )
+
+
+if __name__ == "__main__":
+    main()
