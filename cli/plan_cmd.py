@@ -107,7 +107,14 @@ def print_summary(console: Console, doc: dict[str, Any]) -> None:
     kinds = doc["identities"]["kinds"]
     totals.add_row("identities", ", ".join(f"{k} {v:,}" for k, v in kinds.items()) or "-")
     if doc["mfa"]["methods"]:
-        totals.add_row("MFA", ", ".join(f"{k} {v:,}" for k, v in doc["mfa"]["methods"].items()))
+        mfa = doc["mfa"]
+        importable = ", ".join(f"{k} {v:,}" for k, v in mfa["importable"].items()) or "none"
+        not_importable = ", ".join(f"{k} {v:,}" for k, v in mfa["not_importable"].items())
+        totals.add_row("MFA", ", ".join(f"{k} {v:,}" for k, v in mfa["methods"].items()))
+        skipped = f" (not importable: {not_importable})" if not_importable else ""
+        totals.add_row("MFA methods imported", importable + skipped)
+    if doc["phones"]["verified"] or doc["phones"]["unverified"]:
+        totals.add_row("phones", f"verified {doc['phones']['verified']:,}, unverified {doc['phones']['unverified']:,}")
     custom = doc["custom_attributes"]
     totals.add_row(
         "custom attributes",
