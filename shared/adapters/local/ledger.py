@@ -88,7 +88,16 @@ class SqliteLedger:
         self._conn = connect(path, read_only=read_only)
         if read_only:
             return
+        had_creations = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='creations'"
+        ).fetchone()
         self._conn.executescript(_SCHEMA)
+        if not had_creations:  # a state from before creations were kept: its created rows are still the run's own
+            self._conn.execute(
+                "INSERT OR IGNORE INTO creations(source, legacy_id, run_id, object_id) "
+                "SELECT source, legacy_id, run_id, object_id FROM ledger "
+                "WHERE outcome='created' AND object_id IS NOT NULL"
+            )
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(ledger)")}
         if "create_sent" not in columns:  # a state directory from before create_sent existed
             self._conn.execute("ALTER TABLE ledger ADD COLUMN create_sent INTEGER NOT NULL DEFAULT 0")
