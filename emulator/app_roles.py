@@ -3,7 +3,7 @@
 
 Sources (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0):
 api/serviceprincipal-post-serviceprincipals.md (`appId` required; the service principal carries the
-application's `appRoles`), api/serviceprincipal-list.md,
+application's `appRoles`), api/serviceprincipal-list.md (the list itself is directory_info's),
 api/serviceprincipal-get.md (`/servicePrincipals(appId='…')`), api/user-post-approleassignments.md (body
 `principalId`, `resourceId` — the resource service principal's id — and `appRoleId`; 201 with the
 appRoleAssignment: id, appRoleId, createdDateTime, principalDisplayName, principalId, principalType "User",
@@ -22,12 +22,11 @@ from typing import Any
 
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
-from emulator.errors import GraphError, bad_request, not_found, unsupported_query
+from emulator.errors import GraphError, bad_request, not_found
 from emulator.state import utc_now_iso
 
 DEFAULT_ACCESS_ROLE = "00000000-0000-0000-0000-000000000000"
 ALREADY_ASSIGNED = "Permission being assigned already exists on the object"
-_FILTER = re.compile(r"^(appId|displayName)\s+eq\s+'((?:[^']|'')*)'$", re.IGNORECASE)
 _APP_ID_KEY = re.compile(r"^\(appId='((?:[^']|'')*)'\)$")
 
 
@@ -79,19 +78,6 @@ def _find_service_principal(tenant: EmulatedTenant, key: str) -> dict[str, Any]:
     return found
 
 
-def list_service_principals(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
-    sps = list(tenant.state.service_principals.values())
-    expression = ctx.query.get("filter")
-    if expression:
-        match = _FILTER.match(expression.strip())
-        if match is None:
-            raise unsupported_query(f"Unsupported or invalid query filter clause specified: {expression}")
-        prop, value = match.group(1).lower(), match.group(2).replace("''", "'").casefold()
-        key = "appId" if prop == "appid" else "displayName"
-        sps = [sp for sp in sps if str(sp.get(key, "")).casefold() == value]
-    return Reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#servicePrincipals", "value": sps})
-
-
 def grant_to_user(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
     user = tenant.state.lookup(user_key)
     if user is None:
@@ -139,9 +125,7 @@ def list_for_user(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) ->
 
 def route_service_principals(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str]) -> Reply | None:
     head, method = parts[0], ctx.method
-    if head == "servicePrincipals" and len(parts) == 1:
-        if method == "GET":
-            return list_service_principals(tenant, ctx)
+    if head == "servicePrincipals" and len(parts) == 1:  # GET (the list) is directory_info's
         if method == "POST":
             return create_service_principal(tenant, ctx)
         raise _not_allowed()

@@ -87,14 +87,15 @@ def _client_sps(tenant: EmulatedTenant) -> list[dict[str, Any]]:
 
 
 def list_service_principals(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
-    principals = [_graph_sp(), *_client_sps(tenant)]
+    # The Graph and migration-app principals, then those created with POST /servicePrincipals (app_roles.py).
+    principals = [_graph_sp(), *_client_sps(tenant), *tenant.state.service_principals.values()]
     expression = ctx.query.get("filter")
     if expression:
         name, _, value = expression.partition(" eq ")
-        if name.strip() != "appId" or not value.strip().startswith("'"):
-            raise bad_request("Unsupported filter on servicePrincipals; use appId eq '<id>'.")
-        wanted = value.strip().strip("'").lower()
-        principals = [p for p in principals if p["appId"].lower() == wanted]
+        if name.strip() not in ("appId", "displayName") or not value.strip().startswith("'"):
+            raise bad_request("Unsupported filter on servicePrincipals; use appId or displayName eq '<value>'.")
+        wanted = value.strip()[1:-1].replace("''", "'").casefold()
+        principals = [p for p in principals if str(p[name.strip()]).casefold() == wanted]
     return Reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#servicePrincipals", "value": principals})
 
 

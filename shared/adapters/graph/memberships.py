@@ -105,6 +105,14 @@ class GraphMemberships:
         return out
 
     async def _resolve_group(self, name: str, create_missing: bool) -> ResolvedGroup:
+        try:
+            return await self._find_or_create_group(name, create_missing)
+        except GraphCallFailed as exc:  # a permanent refusal: this mapping can't be used; the run goes on
+            if exc.status >= 500:
+                raise  # Graph unavailable past the retries: the delivery fails and is retried
+            return ResolvedGroup(name, None, problem=f"group {name!r}: Graph answered {exc.status} {exc.code or ''}")
+
+    async def _find_or_create_group(self, name: str, create_missing: bool) -> ResolvedGroup:
         quoted = name.replace("'", "''")
         query = quote(f"displayName eq '{quoted}'")
         found = await self._call(Method.GET, f"/groups?$filter={query}", None)
@@ -149,6 +157,14 @@ class GraphMemberships:
         return out
 
     async def _resolve_role(self, target: AppRoleTarget) -> ResolvedAppRole:
+        try:
+            return await self._find_role(target)
+        except GraphCallFailed as exc:
+            if exc.status >= 500:
+                raise
+            return ResolvedAppRole(target, None, None, problem=f"app {target.app!r}: Graph answered {exc.status}")
+
+    async def _find_role(self, target: AppRoleTarget) -> ResolvedAppRole:
         if _GUID.match(target.app):
             try:
                 sps = [await self._call(Method.GET, f"/servicePrincipals(appId='{target.app}')", None) or {}]
