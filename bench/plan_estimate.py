@@ -1,4 +1,4 @@
-"""How close `plan`'s duration estimate comes to a measured import, MFA method writes included.
+"""How close `plan`'s duration estimate comes to a measured import, MFA method and group membership writes included.
 
 A generated jsonl export (users, a share of them with phones / an email method / a TOTP secret: see
 `FOLLOW_UPS`) is planned — plan's `estimate.seconds` is at Graph's real quota (3,000 writes / 150 s per
@@ -49,7 +49,22 @@ def mfa_fields(i: int) -> dict[str, Any]:
     return {}
 
 
-FOLLOW_UPS: list[Callable[[int], dict[str, Any]]] = [mfa_fields]
+def group_fields(i: int) -> dict[str, Any]:
+    """Legacy groups: two of three users in one or two groups mapped by PROFILE; one in five also in an unmapped one."""
+    groups = [["admins"], ["premium", "newsletter"], []][i % 3]
+    return {"groups": groups + (["legacy-only"] if i % 5 == 0 else [])}
+
+
+FOLLOW_UPS: list[Callable[[int], dict[str, Any]]] = [mfa_fields, group_fields]
+# The mapping profile of the run: its [groups] table makes group_fields' memberships writes (docs/groups.md).
+PROFILE = """source = "jsonl"
+[groups.map.admins]
+group = "Shop admins"
+[groups.map.premium]
+group = "Premium customers"
+[groups.map.newsletter]
+group = "Newsletter"
+"""
 
 
 def write_export(path: Path, users: int) -> None:
@@ -65,14 +80,16 @@ def write_export(path: Path, users: int) -> None:
 def measure(users: int, scale: float, work: Path) -> dict[str, Any]:
     export = work / "export.jsonl"
     write_export(export, users)
-    doc = plan_document(plan_export(export, load_profile("jsonl", None), tenant=TENANT, apps=1))
+    profile = work / "mapping.toml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    doc = plan_document(plan_export(export, load_profile("jsonl", profile), tenant=TENANT, apps=1))
     estimate = doc["estimate"]
     with emulator_process("--time-scale", str(scale)) as base:
         settings = Settings(
             STATE_DIR=str(work / "state"), GRAPH_URL=base, TENANT=TENANT, EXTENSIONS_APP_ID=DEFAULT_EXTENSIONS_APP_ID,
             WRITE_QUOTA=WriteQuota(time_scale=scale), CHUNK_SIZE=500,
         )  # fmt: skip
-        run = asyncio.run(execute_run(export, "jsonl", settings, show_progress=False))
+        run = asyncio.run(execute_run(export, "jsonl", settings, mapping=profile, show_progress=False))
     report = json.loads((work / "state" / "runs" / run.run_id / "report.json").read_text())
     assert report["counts"]["created"] == users and report["counts"]["failed"] == 0, report["counts"]
     measured = report["throughput"]["import_seconds"]
@@ -83,6 +100,7 @@ def measure(users: int, scale: float, work: Path) -> dict[str, Any]:
         "writes_by_kind": estimate["writes_by_kind"],
         "phones": doc["phones"],
         "methods_in_report": report["methods"],
+        "groups_in_report": report.get("groups"),
         "estimate_s_scaled": round(expected, 1),
         "measured_import_s": round(measured, 1),
         "measured_over_estimate": round(measured / expected, 3) if expected else None,
