@@ -57,7 +57,7 @@ def test_cli_writes_plan_json_and_html(source: str, export: Path, mapping: Path 
     args = ["plan", str(export), "--source", source, "--out", str(tmp_path)]
     if mapping:
         args += ["--mapping", str(mapping)]
-    result = CliRunner().invoke(app(), args)
+    result = CliRunner().invoke(app(), args, env={"COLUMNS": "400"})  # a long tmp path must not wrap mid-name
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "plan.json").read_text())
     assert set(doc) >= REQUIRED_KEYS
