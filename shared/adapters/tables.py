@@ -20,7 +20,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -270,6 +270,29 @@ def if_unchanged(entity: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments for an update that fails with 412 if `entity` changed since it was read."""
     etag = entity.metadata["etag"]  # type: ignore[attr-defined]
     return {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+
+
+class OneTable:
+    """Base of an adapter kept in one table: the two ways to open it, `ensure_table` and `close`."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, table_name: str) -> Self:
+        return cls(TableClient.from_connection_string(connection_string, table_name))
+
+    @classmethod
+    def from_account_url(cls, account_url: str, table_name: str, credential: Any) -> Self:
+        return cls(TableClient(account_url, table_name, credential=credential))
+
+    async def ensure_table(self) -> None:
+        """Create the table if missing (Azurite and local tests; in Azure, infra creates it)."""
+        with suppress(ResourceExistsError):
+            await self._table.create_table()
+
+    async def close(self) -> None:
+        await self._table.close()
 
 
 async def retry_on_etag(

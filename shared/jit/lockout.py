@@ -12,13 +12,11 @@ answers (R27), not once per instance. No password, username or hash is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any, Protocol
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables.aio import TableClient
+from azure.core.exceptions import ResourceNotFoundError
 
-from shared.adapters.tables import escape_key, if_unchanged, retry_on_etag
+from shared.adapters.tables import OneTable, escape_key, if_unchanged, retry_on_etag
 from shared.jit.state import JitStateStore
 
 PARTITION = "lockout"
@@ -57,26 +55,8 @@ class SqliteLockouts:
         self._state.clear_failures(object_id)
 
 
-class TableLockouts:
+class TableLockouts(OneTable):
     """`Lockouts` on a Table shared by every instance. Build with `from_connection_string` or `from_account_url`."""
-
-    def __init__(self, table: TableClient) -> None:
-        self._table = table
-
-    @classmethod
-    def from_connection_string(cls, connection_string: str, table_name: str) -> TableLockouts:
-        return cls(TableClient.from_connection_string(connection_string, table_name))
-
-    @classmethod
-    def from_account_url(cls, account_url: str, table_name: str, credential: Any) -> TableLockouts:
-        return cls(TableClient(account_url, table_name, credential=credential))
-
-    async def ensure_table(self) -> None:
-        with suppress(ResourceExistsError):
-            await self._table.create_table()
-
-    async def close(self) -> None:
-        await self._table.close()
 
     async def _row(self, object_id: str) -> Mapping[str, Any] | None:
         try:

@@ -28,7 +28,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.adapters.tables import CONCURRENT_REQUESTS, MAX_BATCH, ROW_KEYS_PER_QUERY, escape_key
+from shared.adapters.tables import CONCURRENT_REQUESTS, MAX_BATCH, ROW_KEYS_PER_QUERY, OneTable, escape_key
 from shared.messages import AlertRaised
 from shared.monitoring.store import MetricPoint, SignInClaim
 
@@ -51,28 +51,12 @@ def _point_row(point: MetricPoint, key: str) -> dict[str, Any]:
     }
 
 
-class TableMonitorStore:
+class TableMonitorStore(OneTable):
     """`MonitorStore` port on one table. Build with `from_connection_string` (Azurite) or `from_account_url`."""
 
     def __init__(self, table: TableClient) -> None:
-        self._table = table
+        super().__init__(table)
         self._limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
-
-    @classmethod
-    def from_connection_string(cls, connection_string: str, table_name: str) -> TableMonitorStore:
-        return cls(TableClient.from_connection_string(connection_string, table_name))
-
-    @classmethod
-    def from_account_url(cls, account_url: str, table_name: str, credential: Any) -> TableMonitorStore:
-        return cls(TableClient(account_url, table_name, credential=credential))
-
-    async def ensure_table(self) -> None:
-        """Create the table if missing (Azurite and local tests; in Azure, infra creates it)."""
-        with suppress(ResourceExistsError):
-            await self._table.create_table()
-
-    async def close(self) -> None:
-        await self._table.close()
 
     async def get_cursor(self, name: str) -> str | None:
         try:
