@@ -2,9 +2,10 @@
 
 One JSON object per line, gzip accepted. Lines of the export job carry `user_id` and `identities`;
 lines of the support-provided hash export carry `_id.$oid`/`alt_id`, `connection` and `passwordHash`.
-Both shapes may be mixed. MFA enrolments come as `mfa_factors` (Auth0's enrolment import schema, which
-support-provided exports and migration scripts use). A first line that is not JSON means the wrong
---source: UnreadableExport.
+Both shapes may be mixed. `app_metadata.roles` (and the Authorization Extension's `app_metadata.authorization`
+groups and roles) become groups for the profile's [groups] table. MFA enrolments come as `mfa_factors`
+(Auth0's enrolment import schema, which support-provided exports and migration scripts use). A first line
+that is not JSON means the wrong --source: UnreadableExport.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.sources.base import SourceItem, SourceOptions, SourceReject, Unreada
 from shared.sources.fieldmap import FieldMap
 from shared.sources.hashes import from_crypt_string
 from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
+from shared.sources.roles import add_groups, string_list
 
 # Auth0 identity providers that are local accounts of the tenant, not federation.
 _DATABASE_PROVIDERS = frozenset({"auth0"})
@@ -122,8 +124,31 @@ def _fields(
         mfa = _mfa_factors(factors)
         if mfa:
             fields["mfa"] = mfa
+    app_metadata = native.get("app_metadata")
+    if app_metadata:
+        _roles(app_metadata, fields, fieldmap)
     _note_unmapped(native, fieldmap)
     return fields
+
+
+def _roles(app_metadata: Any, fields: dict[str, Any], fieldmap: FieldMap) -> None:
+    """`app_metadata.roles` and the Authorization Extension's `app_metadata.authorization.groups/roles`
+    (auth0 docs "Use Rules with the Authorization Extension": persisted in app_metadata) → groups.
+    Anything else in app_metadata (permissions, plans, flags) is noted as not mapping."""
+    if not isinstance(app_metadata, dict):
+        fieldmap.unmapped.note("app_metadata (authorization data: roles, permissions)")
+        return
+    add_groups(fields, string_list(app_metadata.get("roles")))
+    authorization = app_metadata.get("authorization")
+    rest = set(app_metadata) - {"roles", "authorization"}
+    if isinstance(authorization, dict):
+        add_groups(fields, string_list(authorization.get("groups")))
+        add_groups(fields, string_list(authorization.get("roles")))
+        rest |= {f"authorization.{k}" for k in set(authorization) - {"groups", "roles"}}
+    elif authorization is not None:
+        rest.add("authorization")
+    for key in sorted(rest):
+        fieldmap.unmapped.note(f"app_metadata.{key} (of app_metadata only roles and groups map)")
 
 
 def _mfa_factors(factors: list[Any]) -> list[dict[str, str]]:
@@ -165,7 +190,5 @@ def _federated(identities: list[Any], providers: dict[str, str], fieldmap: Field
 
 
 def _note_unmapped(native: dict[str, Any], fieldmap: FieldMap) -> None:
-    if native.get("app_metadata"):
-        fieldmap.unmapped.note("app_metadata (authorization data: roles, permissions)")
     for factor in native.get("multifactor") or ():
         fieldmap.unmapped.note(f"MFA enrolment '{factor}' (secrets are not exported; users re-enrol)")

@@ -2,7 +2,9 @@
 
 Streams each file's `users` array. Password credentials become PasswordHash from `secretData` and
 `credentialData` (pbkdf2-sha1/256/512, argon2 → PHC string, bcrypt); OTP credentials become TOTP MFA
-methods; realm/client roles, required actions and other vendor features are counted as not mapping.
+methods; `groups` (paths without the leading "/") and realm roles (but the built-ins default-roles-<realm>,
+offline_access, uma_authorization) become groups for the profile's [groups] table; client roles, required
+actions and other vendor features are counted as not mapping.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from shared.sources.base import SourceItem, SourceOptions, SourceReject, Unreada
 from shared.sources.fieldmap import FieldMap
 from shared.sources.hashes import from_keycloak
 from shared.sources.jsonstream import stream_array
+from shared.sources.roles import add_groups, string_list
 
+_BUILT_IN_ROLES = frozenset({"offline_access", "uma_authorization"})
 _USERS_FILE = re.compile(r".*-users-(\d+)\.json(\.gz)?$")
 
 
@@ -95,11 +99,16 @@ def _user(line: int, native: dict[str, Any], fieldmap: FieldMap, providers: dict
             fieldmap.unmapped.note(f"credential type '{kind}' (e.g. WebAuthn/passkeys: users re-register)")
     if mfa:
         fields["mfa"] = mfa
-    groups = native.get("groups")
-    if isinstance(groups, list):
-        fields["groups"] = [str(g).lstrip("/") for g in groups if g]
+    add_groups(fields, [g.lstrip("/") for g in string_list(native.get("groups"))])
+    add_groups(fields, [r for r in string_list(native.get("realmRoles")) if not _built_in_role(r)])
     _note_unmapped(native, fieldmap)
     return finish(line, fields)
+
+
+def _built_in_role(name: str) -> bool:
+    """Roles Keycloak gives every user of a realm (its default composite role and what that holds), not
+    authorization the realm's admins assigned: skipped, so they don't count as groups of every user."""
+    return name.startswith("default-roles-") or name in _BUILT_IN_ROLES
 
 
 def from_keycloak_otp(credential: dict[str, Any]) -> str | None:
@@ -112,7 +121,7 @@ def from_keycloak_otp(credential: dict[str, Any]) -> str | None:
 
 
 def _note_unmapped(native: dict[str, Any], fieldmap: FieldMap) -> None:
-    if native.get("realmRoles") or native.get("clientRoles"):
-        fieldmap.unmapped.note("realm and client roles (authorization: use app roles or groups)")
+    if native.get("clientRoles"):
+        fieldmap.unmapped.note("client roles (per-client authorization: map realm roles or groups instead)")
     for action in native.get("requiredActions") or ():
         fieldmap.unmapped.note(f"required action '{action}'")

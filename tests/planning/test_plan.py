@@ -84,7 +84,8 @@ def test_auth0_plan_figures() -> None:
     assert doc["attributes"]["loyalty_tier"]["maps_to"] == "extension_<appId>_loyalty_tier"
     assert doc["attributes"]["marketing_opt_in"]["type"] == "Boolean"
     features = " ".join(row["feature"] for row in doc["does_not_map"])
-    assert "app_metadata" in features and "passwordless SMS" in features and "MFA enrolment 'guardian'" in features
+    assert doc["groups"]["members"] == {"customer": 1}  # app_metadata.roles
+    assert "passwordless SMS" in features and "MFA enrolment 'guardian'" in features
 
 
 def test_duplicate_legacy_id_is_rejected_once(tmp_path: Path) -> None:
@@ -106,11 +107,12 @@ def test_non_ascii_plaintext_password_is_counted_and_goes_jit(tmp_path: Path) ->
     assert doc["passwords"]["paths"] == {"jit": 1, "plaintext": 1}
 
 
-def test_keycloak_plan_lists_totp_and_roles_as_not_mapping() -> None:
+def test_keycloak_plan_lists_totp_as_not_mapping_and_roles_as_groups() -> None:
     doc = plan("keycloak", SAMPLES / "keycloak" / "acme-realm.json")
     assert doc["mfa"]["methods"] == {"totp": 1}
     features = " ".join(row["feature"] for row in doc["does_not_map"])
-    assert "TOTP" in features and "roles" in features and "group memberships" in features
+    assert "TOTP" in features and "group memberships" in features
+    assert doc["groups"]["members"] == {"premium": 1, "customer": 1}  # a group and a realm role
 
 
 def test_no_secret_reaches_the_plan(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def test_auth0_export_job_and_hash_export_lines(read) -> None:
     assert result.user("auth0|5dea9f9c82dd7c0e76e4ec93").email == "edsger.dijkstra@example.com"
     assert result.user("auth0|euclid").password.hash.algorithm == "crypt-1"
     assert result.user("auth0|60a1b2c3d4e5f6a7b8c9d0e1").email == "alan.turing@example.com"  # trimmed, lowercased
-    assert any("app_metadata" in f for f in result.unmapped.counts)
+    assert ada.groups == ["customer"]  # app_metadata.roles: groups for the [groups] table
+    assert not any("app_metadata" in f for f in result.unmapped.counts)  # only roles in it, and they map
     assert any("passwordless SMS" in f for f in result.unmapped.counts)
 
 
@@ -71,7 +72,8 @@ def test_keycloak_realm_export_credentials(read) -> None:
     ada = result.user("3f1b5c2e-6a7d-4e8f-9a0b-1c2d3e4f5a6b")
     assert ada.password.hash.algorithm == "pbkdf2-sha256"
     assert ada.password.hash.params == {"iterations": 27500, "keyLength": 64}
-    assert ada.phone == "+442079460958" and ada.groups == ["premium"] and ada.attributes == {"loyaltyTier": "gold"}
+    assert ada.phone == "+442079460958" and ada.attributes == {"loyaltyTier": "gold"}
+    assert ada.groups == ["premium", "customer"]  # the group, then the realm role (not default-roles-acme)
     assert [m.type for m in ada.mfa] == ["totp"]
     grace = result.user("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d")
     phc = grace.password.hash.value.get_secret_value()
