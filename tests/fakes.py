@@ -32,9 +32,10 @@ from typing import Any, Literal
 from shared.auth_methods import MethodKind, MethodWrite
 from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
-from shared.outcomes import LedgerEntry, RunState
+from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
 from shared.ports import ChunkEntry, CreateResult, MethodAnswer, Ports, StoredCredential
 from shared.records import ObjectIdentity, TargetUser
+from shared.waves import WavePlan
 
 Step = Literal[
     "created",
@@ -125,6 +126,8 @@ class FakeLedger:
         self.runs: dict[str, RunState] = {}
         self.chunk_results: dict[tuple[str, str], ChunkImported] = {}
         self.writes: list[list[LedgerEntry]] = []  # every record() call, in order
+        self.creations: dict[tuple[str, str], Creation] = {}  # (source, legacy_id) -> the run that created it
+        self.wave_plan: WavePlan | None = None
 
     async def get_many(self, source: str, legacy_ids: Sequence[str]) -> dict[str, LedgerEntry]:
         return {i: self.entries[(source, i)] for i in legacy_ids if (source, i) in self.entries}
@@ -132,7 +135,13 @@ class FakeLedger:
     async def record(self, entries: Sequence[LedgerEntry]) -> None:
         self.writes.append(list(entries))
         for entry in entries:
-            self.entries[(entry.source, entry.legacy_id)] = entry
+            key = (entry.source, entry.legacy_id)
+            self.entries[key] = entry
+            if entry.outcome == Outcome.CREATED and entry.object_id and key not in self.creations:
+                # The first run to create a user keeps it, as the real ledgers do.
+                self.creations[key] = Creation(
+                    source=entry.source, legacy_id=entry.legacy_id, run_id=entry.run_id, object_id=entry.object_id
+                )
 
     async def entries_for_run(self, run_id: str) -> AsyncIterator[LedgerEntry]:
         for entry in sorted(self.entries.values(), key=lambda e: e.line or 0):
@@ -155,6 +164,21 @@ class FakeLedger:
 
     async def list_runs(self) -> list[RunState]:
         return [self._with_chunk_totals(r) for r in sorted(self.runs.values(), key=lambda r: r.started_at)]
+
+    async def creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
+        mine = [c for c in self.creations.values() if c.run_id in run_ids]
+        return sorted(mine, key=lambda c: (c.run_id, c.source, c.legacy_id))
+
+    async def forget(self, creations: Sequence[Creation]) -> None:
+        for creation in creations:
+            self.entries.pop((creation.source, creation.legacy_id), None)
+            self.creations.pop((creation.source, creation.legacy_id), None)
+
+    async def save_wave_plan(self, plan: WavePlan) -> None:
+        self.wave_plan = plan
+
+    async def get_wave_plan(self) -> WavePlan | None:
+        return self.wave_plan
 
     def _with_chunk_totals(self, run: RunState) -> RunState:
         mine = [r for (run_id, _), r in self.chunk_results.items() if run_id == run.run_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.adapters.local.ledger import SqliteLedger
+from shared.ports import Ledger
 from tests.waves import ledger_contract
 
 
@@ -32,3 +33,11 @@ async def test_a_state_from_before_creations_were_kept_gets_them_from_its_create
     conn.close()
     reopened = SqliteLedger(db)
     assert [(c.legacy_id, c.run_id) for c in await reopened.creations_of(["r1"])] == [("a", "r1")]
+
+
+async def test_the_fake_ledger_keeps_creations_and_the_wave_plan_as_the_real_ones_do() -> None:
+    from tests.fakes import FakeLedger
+
+    ledger: Ledger = FakeLedger()  # the handler tests' ledger honours the same contract
+    await ledger_contract.creations_survive_a_later_run_and_forget_drops_them(ledger)
+    await ledger_contract.the_wave_plan_is_stored_and_replaced(FakeLedger())
