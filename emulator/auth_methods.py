@@ -1,6 +1,8 @@
 """`/users/{id}/authentication/phoneMethods` and `emailMethods` (graph docs
 api/authentication-post-phonemethods.md, api/authentication-post-emailmethods.md).
 
+Answered the same alone or as a `$batch` item (emulator/batch.py runs each item through the same pipeline:
+its own status, fault draw and quota check, concepts/throttling.md "Throttling and batching").
 Phone methods have fixed ids per type and one number per type, and "a user must always have a
 `mobile` phone before adding an `alternateMobile` phone"; a user has one email method. Phone numbers
 must look like `+{country code} {subscriber number}[x{extension}]`.
@@ -25,6 +27,12 @@ EMAIL_METHOD_ID = "3ddfcfc8-9383-446f-83cc-3ab9be4be18f"
 _PHONE = re.compile(r"^\+\d{1,3} \d{4,15}(x\d{1,10})?$")
 
 
+def _count_post(tenant: EmulatedTenant, ctx: RequestContext) -> None:
+    tenant.state.auth_method_posts += 1
+    if ctx.in_batch:  # a `$batch` item: answered, faulted and throttled on its own like any item (batch.py)
+        tenant.state.auth_method_posts_in_batch += 1
+
+
 def _methods(tenant: EmulatedTenant, user_key: str) -> tuple[str, dict[str, dict[str, Any]]]:
     record = tenant.state.lookup(user_key)
     if record is None:
@@ -33,7 +41,7 @@ def _methods(tenant: EmulatedTenant, user_key: str) -> tuple[str, dict[str, dict
 
 
 def add_phone_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
-    tenant.state.auth_method_posts += 1
+    _count_post(tenant, ctx)
     _, methods = _methods(tenant, user_key)
     body = ctx.body if isinstance(ctx.body, dict) else {}
     number, phone_type = body.get("phoneNumber"), body.get("phoneType")
@@ -58,7 +66,7 @@ def add_phone_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str)
 
 
 def add_email_method(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) -> Reply:
-    tenant.state.auth_method_posts += 1
+    _count_post(tenant, ctx)
     _, methods = _methods(tenant, user_key)
     body = ctx.body if isinstance(ctx.body, dict) else {}
     address = body.get("emailAddress")

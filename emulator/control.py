@@ -39,6 +39,7 @@ def stats(tenant: EmulatedTenant) -> dict[str, Any]:
         "authMethods": {
             "methods": sum(len(m) for m in tenant.state.auth_methods.values()),
             "posts": tenant.state.auth_method_posts,
+            "postsInBatch": tenant.state.auth_method_posts_in_batch,
         },
         "groups": len(tenant.state.groups),
         "memberships": sum(len(m) for m in tenant.state.group_members.values()),

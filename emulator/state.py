@@ -88,6 +88,7 @@ class TenantState:
         self.extension_properties: dict[str, ExtensionProperty] = {}
         self.auth_methods: dict[str, dict[str, dict[str, Any]]] = {}
         self.auth_method_posts = 0  # POSTs that reached phoneMethods/emailMethods (stats; not persisted)
+        self.auth_method_posts_in_batch = 0  # of those, the ones that came as `$batch` items
         # groups.py / app_roles.py: members per group as an ordered set (dict keys), assignments per user
         self.groups: dict[str, dict[str, Any]] = {}
         self.group_members: dict[str, dict[str, None]] = {}

@@ -106,8 +106,16 @@ class CreateResult(BaseModel):
 MethodStatus = Literal["added", "refused", "throttled", "ambiguous", "unavailable"]
 
 
+@dataclass(frozen=True)
+class MethodPost:
+    """One authentication method to POST for one user (an item of a `$batch`)."""
+
+    object_id: str
+    method: MethodWrite
+
+
 class MethodAnswer(BaseModel):
-    """Graph's answer to one POST of an authentication method.
+    """Graph's answer to one POST of an authentication method (one `$batch` item).
 
     added: 201. refused: a 4xx that is final (`error_code` says why; a duplicate slot is one).
     throttled: 429 (`retry_after`). ambiguous: 500/502/504 or a lost answer — it may have committed,
@@ -132,8 +140,9 @@ class Directory(Protocol):
         """The user's registered methods of `kind`, slot → value (phoneType → number; "email" → address),
         or the answer that kept Graph from saying (throttled / unavailable). A read, not a write."""
 
-    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
-        """POST one phone or email method, within the write budget; sent once, never retried blind."""
+    async def add_methods(self, posts: Sequence[MethodPost]) -> list[MethodAnswer]:
+        """POST phone and email methods through `$batch` (20 a request) within the write budget; one answer per
+        post, in order. Each is sent once, never retried blind: the caller reads back before any re-send."""
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
         """Register extension properties {fullName: dataType} on the extensions app if missing."""

@@ -33,7 +33,7 @@ from shared.auth_methods import MethodKind, MethodWrite
 from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
-from shared.ports import ChunkEntry, CreateResult, MethodAnswer, Ports, StoredCredential
+from shared.ports import ChunkEntry, CreateResult, MethodAnswer, MethodPost, Ports, StoredCredential
 from shared.records import ObjectIdentity, TargetUser
 from shared.waves import WavePlan
 
@@ -231,6 +231,7 @@ class FakeDirectory:
         self.methods: dict[str, dict[str, str]] = {}  # object id → slot → value (MFA methods)
         self.method_posts: list[tuple[str, str]] = []
         self.method_script: list[str] = []
+        self.method_calls: list[int] = []  # posts per add_methods call
         self._ids = itertools.count(1)
 
     def script(self, legacy_id: str, *steps: Step) -> None:
@@ -292,9 +293,18 @@ class FakeDirectory:
         held = self.methods.get(object_id, {})
         return {slot: value for slot, value in held.items() if (slot == "email") == (kind == "email")}
 
-    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
-        """Like Graph: one value per slot, a mobile before an alternateMobile. `method_script` steps:
-        throttled, unavailable, commit-then-504 (the write lands, the answer is lost)."""
+    async def add_methods(self, posts: Sequence[MethodPost]) -> list[MethodAnswer]:
+        """Like Graph's `$batch` of method POSTs: one value per slot, a mobile before an alternateMobile.
+        `method_script` steps, one per item: throttled, unavailable, commit-then-504 (the write lands,
+        the answer is lost); `batch-commit-then-504` applies to a whole call (every item lands, no answer)."""
+        self.method_calls.append(len(posts))
+        whole = self.method_script.pop(0) if self.method_script[:1] == ["batch-commit-then-504"] else None
+        answers = [self._add_method(p.object_id, p.method) for p in posts]
+        if whole is not None:
+            return [MethodAnswer(status="ambiguous", error_code="HTTP504") for _ in posts]
+        return answers
+
+    def _add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
         self.method_posts.append((object_id, method.slot))
         step = self.method_script.pop(0) if self.method_script and self.method_script[0] != "read-unavailable" else None
         if step == "throttled":

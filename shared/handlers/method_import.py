@@ -3,10 +3,12 @@
 In: the chunk's users whose ledger row holds an object id. Out: per-method state in the ledger row
 (shared/outcomes.py MethodState) and, for methods still open, the Retry-After to continue after.
 Exactly once across redelivery, kill -9 and a 504 after commit: each attempt reads the user's methods
-back before writing (unless we created the user and never sent it a method: it holds none) and
-writes only the slots that are empty; a method's `sent` intent is in the
-ledger before its POST leaves, so a value found later after our own send counts as imported, not as
-already present. Skipped methods (TOTP, a third phone, a slot holding another value) carry a reason.
+back before writing (unless we created the user and never sent it a method: it holds none) and writes only
+the slots that are empty, the chunk's methods 20 to a `$batch` (Directory.add_methods) in rounds: mobiles and
+emails, then the alternateMobiles whose mobile is in place. A method's `sent` intent is in the ledger before
+its POST leaves, so a value found later after our own send counts as imported, not as already present; an
+item answered anything but 201/429 is read back before it is sent again. Skipped methods (TOTP, a third
+phone, a slot holding another value) carry a reason.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from shared.auth_methods import MethodKind, MethodWrite, graph_phone, plan_metho
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.create_results import bounded_gather
 from shared.outcomes import FINAL_METHOD_STATES, LedgerEntry, MethodOutcome, MethodState, Outcome
-from shared.ports import Directory, MethodAnswer
+from shared.ports import Directory, MethodAnswer, MethodPost
 from shared.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
 INLINE_TRIES = 3  # POSTs of one method in one attempt, each after a read-back showed the slot empty
+MAX_ROUNDS = 2 + 2 * INLINE_TRIES  # $batch rounds in one attempt: mobiles, then alternates, plus their retries
 RETRY_DELAY_S = 0.2
 
 
@@ -65,7 +68,7 @@ async def import_methods(progress: ChunkProgress, *, last_attempt: bool) -> list
             user.states[write.key] = MethodOutcome(state=MethodState.PENDING, sent=True)
         _stage(progress, user)
     await progress.flush()
-    await bounded_gather([_write_all(directory, u) for u in sending])
+    await _write_rounds(directory, sending)
     waits: list[float] = []
     for user in users:
         still = _open(user)
@@ -138,44 +141,70 @@ def _settle_present(user: _UserMethods) -> None:
             user.states[write.key] = MethodOutcome(state=MethodState.SKIPPED, code=Reason.MFA_SLOT_TAKEN, sent=sent)
 
 
-async def _write_all(directory: Directory, user: _UserMethods) -> None:
-    """POST the user's open methods in order (mobile before alternateMobile); stop at the first that stays open."""
+async def _write_rounds(directory: Directory, users: list[_UserMethods]) -> None:
+    """POST every open method through `$batch`, in rounds: each round sends what may go now (a mobile before its
+    alternateMobile, so the alternate goes a round later), then reads back what didn't come back `added`."""
+    tries: dict[tuple[str, str], int] = {}
+    for rnd in range(MAX_ROUNDS):
+        posts = [(user, write) for user in users if not user.waits for write in _sendable(user)]
+        if not posts:
+            return
+        answers = await directory.add_methods([MethodPost(user.object_id, write) for user, write in posts])
+        unsure: _Unsure = []
+        for (user, write), answer in zip(posts, answers, strict=True):
+            if answer.status == "added":
+                user.existing[write.slot] = write.value
+                user.states[write.key] = MethodOutcome(state=MethodState.IMPORTED, sent=True)
+            elif answer.status == "throttled":
+                user.waits.append(answer.retry_after or 0.0)
+            else:
+                unsure.append((user, write, answer))
+        retry = await _settle_unsure(directory, unsure, tries)
+        if retry:
+            await asyncio.sleep(RETRY_DELAY_S * (rnd + 1))
+    for user in users:
+        if not user.waits and _sendable(user):
+            user.waits.append(0.0)
+
+
+def _sendable(user: _UserMethods) -> list[MethodWrite]:
+    """The user's open methods that may be POSTed now; an alternateMobile whose mobile failed fails with it."""
+    ready: list[MethodWrite] = []
     for write in _open(user):
         if write.slot == "alternateMobile" and "mobile" not in user.existing:
             mobile = user.states.get("phone:mobile")
             if mobile is not None and mobile.state == MethodState.FAILED:
                 user.states[write.key] = MethodOutcome(state=MethodState.FAILED, code=Reason.MFA_NO_MOBILE, sent=True)
-                continue
-            return  # the mobile is still open: it goes first
-        if not await _write_one(directory, user, write):
-            return
+            continue  # else the mobile is still open: it goes first
+        ready.append(write)
+    return ready
 
 
-async def _write_one(directory: Directory, user: _UserMethods, write: MethodWrite) -> bool:
-    """True once the method is final; False when it stays open for a later attempt (wait noted)."""
-    for attempt in range(INLINE_TRIES):
-        answer = await directory.add_method(user.object_id, write)
-        if answer.status == "added":
-            user.existing[write.slot] = write.value
-            user.states[write.key] = MethodOutcome(state=MethodState.IMPORTED, sent=True)
-            return True
-        if answer.status == "throttled":
-            user.waits.append(answer.retry_after or 0.0)
-            return False
-        # refused, ambiguous or unavailable: what does the tenant hold now? (a 504 may have committed;
-        # a 400 may be a slot our own earlier attempt filled)
-        if not await _read_back(directory, user, write.kind):
-            return False
+_Unsure = list[tuple[_UserMethods, MethodWrite, MethodAnswer]]
+
+
+async def _settle_unsure(directory: Directory, unsure: _Unsure, tries: dict[tuple[str, str], int]) -> bool:
+    """Refused, ambiguous or unavailable: what does the tenant hold now? (a 504 may have committed; a 400 may be a
+    slot our own earlier attempt filled). One read per (user, kind). True when some method is to be sent again."""
+    reads = {(user.object_id, write.kind): (user, write.kind) for user, write, _ in unsure}
+    done = await bounded_gather([_read_back(directory, user, kind) for user, kind in reads.values()])
+    answered = {key for key, ok in zip(reads, done, strict=True) if ok}
+    for user in {id(u): u for u, _, _ in unsure}.values():
         _settle_present(user)
-        if user.states[write.key].state in FINAL_METHOD_STATES:
-            return True
+    again = False
+    for user, write, answer in unsure:
+        if (user.object_id, write.kind) not in answered or user.states[write.key].state in FINAL_METHOD_STATES:
+            continue  # Graph couldn't say (the user waits for the next attempt), or the read-back settled it
         if answer.status == "refused":
             code = answer.error_code or Reason.GRAPH_REJECTED
             user.states[write.key] = MethodOutcome(state=MethodState.FAILED, code=code, sent=True)
-            return True
-        await asyncio.sleep(RETRY_DELAY_S * (attempt + 1))
-    user.waits.append(0.0)
-    return False
+            continue
+        tries[(user.object_id, write.key)] = tries.get((user.object_id, write.key), 0) + 1
+        if tries[(user.object_id, write.key)] >= INLINE_TRIES:
+            user.waits.append(answer.retry_after or 0.0)  # open: the chunk's next attempt reads back and retries
+        else:
+            again = True
+    return again
 
 
 def _stage(progress: ChunkProgress, user: _UserMethods) -> None:

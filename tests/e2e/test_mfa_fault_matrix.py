@@ -1,6 +1,7 @@
-"""MFA methods under the fault matrix (docs/mfa.md): 504 after commit (R3), redelivery (R1) and kill -9 (R10)
-give every user exactly the methods of the export, each in its slot, once. Figures: duplicate methods 0,
-missing methods 0, misclassified 0 (every written method reported `imported`), extra POSTs on a re-run 0.
+"""MFA methods under the fault matrix (docs/mfa.md): 504 after commit (R3) — of one `$batch` item or of the whole
+`$batch` —, redelivery (R1) and kill -9 (R10) give every user exactly the methods of the export, each in its slot,
+once. Figures: duplicate methods 0, missing methods 0, misclassified 0 (every written method reported `imported`),
+extra POSTs 0 (a method whose answer was lost is read back, never re-sent), every method POST a `$batch` item.
 
 The emulator runs in its own process with a state file, so the test reads what the tenant holds (users and
 their authentication methods) from the emulator's saved state, not from anything the CLI reports.
@@ -63,7 +64,9 @@ def test_mfa_504_after_commit_then_a_rerun_duplicates_0_misclassified_0_extra_po
 ) -> None:
     export = write_mfa_export(tmp_path / "mfa.jsonl", 200)
     state_file = tmp_path / "tenant.json"
-    emulator = emulator_process(time_scale=TIME_SCALE, faults="504-after-commit=0.2", seed=13, state=state_file)
+    emulator = emulator_process(
+        time_scale=TIME_SCALE, faults="504-after-commit=0.2,batch-504-after-commit=0.1", seed=13, state=state_file
+    )
     state = tmp_path / "state"
     args = run_args(export.path, emulator, state, time_scale=TIME_SCALE, chunk_size=CHUNK_SIZE)
 
@@ -72,19 +75,24 @@ def test_mfa_504_after_commit_then_a_rerun_duplicates_0_misclassified_0_extra_po
     assert first.returncode == 0, first.stderr[-2000:]
     stats = emulator.stats()
     assert stats["faults"]["injected"].get("504-after-commit", 0) > 10, stats["faults"]
+    assert stats["faults"]["injected"].get("batch-504-after-commit", 0) > 2, stats["faults"]
     assert_methods_exactly_once(export, tenant_methods(emulator, state_file))
     assert_report_per_method(export, state)
     posts = stats["authMethods"]["posts"]
-    assert posts >= export.writes
+    # Every fault here commits before the answer is lost: a client that reads back instead of re-sending POSTs
+    # each method exactly once, and all of them as $batch items.
+    assert posts == export.writes, f"{posts} method POSTs for {export.writes} methods"
+    assert stats["authMethods"]["postsInBatch"] == posts
 
-    emulator.set_faults({"504-after-commit": 0.0})
+    emulator.set_faults({"504-after-commit": 0.0, "batch-504-after-commit": 0.0})
     again = cli.run(args, timeout=180)  # the same export again: every chunk delivered a second time
 
     assert again.returncode == 0, again.stderr[-2000:]
     assert emulator.stats()["authMethods"]["posts"] == posts, "a re-run POSTed methods again (extra POSTs 0)"
     assert_methods_exactly_once(export, tenant_methods(emulator, state_file))
-    print(f"504-after-commit: {stats['faults']['injected']['504-after-commit']} injected, "
-          f"{posts} method POSTs for {export.writes} methods")  # fmt: skip
+    injected = stats["faults"]["injected"]
+    print(f"504-after-commit: {injected['504-after-commit']} items, {injected['batch-504-after-commit']} whole "
+          f"batches injected; {posts} method POSTs for {export.writes} methods")  # fmt: skip
 
 
 def test_mfa_kill9_while_methods_are_written_resumes_to_duplicates_0_missing_0(
@@ -116,4 +124,6 @@ def test_mfa_kill9_while_methods_are_written_resumes_to_duplicates_0_missing_0(
     assert final.returncode == 0, final.stderr[-2000:]
     assert_methods_exactly_once(export, tenant_methods(emulator, state_file))
     assert_report_per_method(export, state)
+    posts = emulator.stats()["authMethods"]
+    assert posts["postsInBatch"] == posts["posts"], posts  # the batched path is the one under test
     print(f"kills (target methods, methods at kill, killed): {kills}")

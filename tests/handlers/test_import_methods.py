@@ -49,7 +49,9 @@ async def test_phones_go_mobile_then_alternate_in_graphs_format_and_totp_is_skip
         "alternateMobile": "+44 2079460958",
         "email": "backup@example.com",
     }
-    assert [slot for _, slot in fake.directory.method_posts] == ["mobile", "alternateMobile", "email"]
+    # one $batch round for the mobile and the email, the alternateMobile a round later (Entra wants the mobile first)
+    assert [slot for _, slot in fake.directory.method_posts] == ["mobile", "email", "alternateMobile"]
+    assert fake.directory.method_calls == [2, 1]
     assert states(fake, "u1") == {
         "phone:mobile": (MethodState.IMPORTED, None),
         "phone:alternateMobile": (MethodState.IMPORTED, None),
@@ -79,6 +81,43 @@ async def test_a_504_after_commit_is_read_back_as_imported_not_sent_twice(fake: 
         "phone:mobile": (MethodState.IMPORTED, None),
         "phone:alternateMobile": (MethodState.IMPORTED, None),
     }
+
+
+async def test_a_chunks_methods_go_out_batched_two_rounds_not_one_request_per_method(fake: FakePorts) -> None:
+    command = await given_chunk(fake, [user(f"u{i}", mfa=PHONES) for i in range(30)])
+
+    await deliver_until_done(fake, command)
+
+    assert fake.directory.method_calls == [60, 30]  # the adapter splits each call into $batch requests of 20
+    assert len(fake.directory.method_posts) == 90
+    assert all(len(held) == 3 for held in fake.directory.methods.values()) and len(fake.directory.methods) == 30
+
+
+async def test_a_whole_batch_504_after_commit_is_read_back_as_imported_and_nothing_is_posted_twice(
+    fake: FakePorts,
+) -> None:
+    fake.directory.method_script = ["batch-commit-then-504", "batch-commit-then-504"]  # both rounds lose their answer
+    command = await given_chunk(fake, [user(f"u{i}", mfa=PHONES) for i in range(5)])
+
+    await deliver_until_done(fake, command)
+
+    assert len(fake.directory.method_posts) == 15, fake.directory.method_posts
+    for i in range(5):
+        assert states(fake, f"u{i}")["phone:mobile"] == (MethodState.IMPORTED, None)
+        assert states(fake, f"u{i}")["phone:alternateMobile"] == (MethodState.IMPORTED, None)
+        assert states(fake, f"u{i}")["email"] == (MethodState.IMPORTED, None)
+
+
+async def test_one_lost_item_among_added_ones_is_read_back_not_resent(fake: FakePorts) -> None:
+    # u0's mobile lands but its answer is lost; u0's email doesn't land at all
+    fake.directory.method_script = ["commit-then-504", "unavailable"]
+    command = await given_chunk(fake, [user(f"u{i}", mfa=PHONES[:1] + PHONES[2:3]) for i in range(3)])
+
+    await deliver_until_done(fake, command)
+
+    posts = [slot for object_id, slot in fake.directory.method_posts]
+    assert sorted(posts) == ["email"] * 4 + ["mobile"] * 3  # only the email that never landed went again
+    assert all(set(states(fake, f"u{i}").values()) == {(MethodState.IMPORTED, None)} for i in range(3))
 
 
 async def test_a_throttled_method_continues_later_and_the_user_is_not_created_again(fake: FakePorts) -> None:

@@ -1,21 +1,26 @@
 """MFA methods over msgraph-sdk: `users/{id}/authentication/phoneMethods` and `emailMethods`.
 
-A read lists what the user holds (slot → value); a write POSTs one method after taking one write from
-the lane's and the tenant's budget (Graph counts it against the write quota like a create). A write
-is sent once: a 429 blocks the lane for Retry-After and comes back `throttled`; a 5xx or lost answer
-comes back `ambiguous` (it may have committed), and the caller reads back before any re-send.
-Sources: graph docs api/authentication-post-phonemethods.md, api/authentication-post-emailmethods.md,
-api/authentication-list-phonemethods.md.
+A read lists what the user holds (slot → value). Writes go 20 to a `POST /$batch` (concepts/json-batching.md:
+any request, ≤ 20 per batch, one status per item), after taking one write per item from the lane's and the
+tenant's budget: Graph evaluates each item against the quotas on its own (concepts/throttling.md, "Throttling
+and batching": "Requests in a batch are evaluated individually against throttling limits"), and a method POST
+is an identity-path POST, 1 resource unit + 1 write (concepts/throttling-limits.md). A write is sent once: a
+429 (the item's or the envelope's) blocks the lane for Retry-After and comes back `throttled`; a 500/502/504 or
+a lost answer — of the item or of the whole batch, which may have committed every item — comes back
+`ambiguous`, and the caller reads back before any re-send. Sources: graph docs api/authentication-post-phonemethods.md,
+api/authentication-post-emailmethods.md, api/authentication-list-phonemethods.md.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
@@ -24,8 +29,8 @@ from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
-from shared.auth_methods import MethodKind, MethodWrite
-from shared.ports import MethodAnswer
+from shared.auth_methods import MethodKind
+from shared.ports import MethodAnswer, MethodPost
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +41,8 @@ ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
 _SEGMENT: dict[MethodKind, str] = {"phone": "phoneMethods", "email": "emailMethods"}
 
 
-def _retry_after(exc: APIError) -> float | None:
-    for key, value in (exc.response_headers or {}).items():
+def _retry_after(headers: dict[str, Any] | None) -> float | None:
+    for key, value in (headers or {}).items():
         if key.lower() == "retry-after":
             try:
                 return max(0.0, float(next(iter(value)) if isinstance(value, set | list) else value))
@@ -46,18 +51,43 @@ def _retry_after(exc: APIError) -> float | None:
     return None
 
 
-def _answer(exc: APIError, app_id: str) -> MethodAnswer:
+def _answer(status: int, headers: dict[str, Any] | None, code: str | None, app_id: str) -> MethodAnswer:
+    """One status (an item's, or the whole request's) as the importer's answer."""
+    if status in ACCESS_DENIED:
+        raise GraphAccessDenied(app_id, status, PERMISSION)
+    if status in (200, 201):
+        return MethodAnswer(status="added")
+    if status == 429:
+        return MethodAnswer(status="throttled", retry_after=_retry_after(headers), error_code="TooManyRequests")
+    if status in AMBIGUOUS or status == 0:
+        return MethodAnswer(status="ambiguous", error_code=f"HTTP{status}" if status else "NoAnswer")
+    if status >= 500:
+        return MethodAnswer(status="unavailable", retry_after=_retry_after(headers), error_code=f"HTTP{status}")
+    return MethodAnswer(status="refused", error_code=code or f"HTTP{status}")
+
+
+def _api_answer(exc: APIError, app_id: str) -> MethodAnswer:
     status = exc.response_status_code or 0
     if status in ACCESS_DENIED:
         raise GraphAccessDenied(app_id, status, PERMISSION) from None
-    if status == 429:
-        return MethodAnswer(status="throttled", retry_after=_retry_after(exc), error_code="TooManyRequests")
-    if status in AMBIGUOUS:
-        return MethodAnswer(status="ambiguous", error_code=f"HTTP{status}")
-    if status >= 500:
-        return MethodAnswer(status="unavailable", retry_after=_retry_after(exc), error_code=f"HTTP{status}")
     code = exc.error.code if isinstance(exc, ODataError) and exc.error and exc.error.code else None
-    return MethodAnswer(status="refused", error_code=code or f"HTTP{status}")
+    return _answer(status, exc.response_headers, code, app_id)
+
+
+def _item_code(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return str(code) if code else None
+
+
+def _request(index: int, post: MethodPost) -> dict[str, Any]:
+    method = post.method
+    if method.kind == "phone":
+        body = {"phoneNumber": method.value, "phoneType": method.slot}
+    else:
+        body = {"emailAddress": method.value}
+    return {"id": str(index), "method": "POST", "url": f"/users/{quote(post.object_id)}/authentication/"
+            f"{_SEGMENT[method.kind]}", "headers": {"Content-Type": "application/json"}, "body": body}  # fmt: skip
 
 
 class AuthMethods:
@@ -71,7 +101,7 @@ class AuthMethods:
         self.budget = budget
         self.tenant_budget = tenant_budget
 
-    async def _send(self, method: Method, path: str, body: dict[str, str] | None = None) -> dict[str, Any]:
+    async def _send(self, method: Method, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request through the SDK's adapter (auth, middleware, error mapping), the JSON kept raw: kiota's
         model parsing of an authentication method costs more than the request itself."""
         adapter = self.client.request_adapter
@@ -91,7 +121,7 @@ class AuthMethods:
         try:
             page = await self._send(Method.GET, f"/users/{quote(object_id)}/authentication/{_SEGMENT[kind]}")
         except APIError as exc:
-            answer = _answer(exc, self.app_id)
+            answer = _api_answer(exc, self.app_id)
             # A read changes nothing: whatever went wrong, the caller may simply ask again later.
             return answer if answer.status == "throttled" else answer.model_copy(update={"status": "unavailable"})
         except (TimeoutError, httpx.TransportError):
@@ -106,21 +136,31 @@ class AuthMethods:
                 held.setdefault("email", str(item["emailAddress"]))
         return held
 
-    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
-        await self.budget.acquire(1)
-        await self.tenant_budget.acquire(1)
-        if method.kind == "phone":
-            body = {"phoneNumber": method.value, "phoneType": method.slot}
-        else:
-            body = {"emailAddress": method.value}
+    async def post_batch(self, posts: Sequence[MethodPost]) -> list[MethodAnswer]:
+        """One `$batch` of at most 20 method POSTs; one answer per post, in order."""
+        await self.budget.acquire(len(posts))
+        await self.tenant_budget.acquire(len(posts))
+        body = {"requests": [_request(i, p) for i, p in enumerate(posts)]}
         try:
-            await self._send(Method.POST, f"/users/{quote(object_id)}/authentication/{_SEGMENT[method.kind]}", body)
+            raw = await self._send(Method.POST, "/$batch", body)
+        except ClientAuthenticationError as exc:
+            raise GraphAccessDenied(self.app_id, None, type(exc).__name__) from None
         except APIError as exc:
-            answer = _answer(exc, self.app_id)
+            answer = _api_answer(exc, self.app_id)  # the envelope's status stands for every item
             if answer.status == "throttled":
                 self.budget.block_for(answer.retry_after or 2.0)
-            return answer
+            return [answer] * len(posts)
         except (TimeoutError, httpx.TransportError) as exc:
-            logger.warning("method write got no answer (%s): read back before any re-send", type(exc).__name__)
-            return MethodAnswer(status="ambiguous", error_code="NoAnswer")
-        return MethodAnswer(status="added")
+            logger.warning("a method $batch got no answer (%s): read back before any re-send", type(exc).__name__)
+            return [MethodAnswer(status="ambiguous", error_code="NoAnswer")] * len(posts)
+        items = {str(r.get("id")): r for r in raw.get("responses") or [] if isinstance(r, dict)}
+        answers: list[MethodAnswer] = []
+        for index in range(len(posts)):
+            item = items.get(str(index))  # missing: the item's fate is unknown, like a lost answer
+            status = int(item.get("status") or 0) if item else 0
+            headers = item.get("headers") if item and isinstance(item.get("headers"), dict) else None
+            answer = _answer(status, headers, _item_code(item.get("body") if item else None), self.app_id)
+            if answer.status == "throttled":
+                self.budget.block_for(answer.retry_after or 2.0)
+            answers.append(answer)
+        return answers

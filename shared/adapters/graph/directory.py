@@ -37,9 +37,9 @@ from msgraph.graph_service_client import GraphServiceClient
 from shared.adapters.graph.auth_methods import AuthMethods
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
-from shared.auth_methods import MethodKind, MethodWrite
+from shared.auth_methods import MethodKind
 from shared.errors import ExtensionTypeConflict
-from shared.ports import CreateResult, MethodAnswer
+from shared.ports import CreateResult, MethodAnswer, MethodPost
 from shared.records import ObjectIdentity, TargetUser
 
 logger = logging.getLogger(__name__)
@@ -393,18 +393,25 @@ class GraphDirectory:
         return users[0].id if users else None
 
     # -- MFA methods (auth_methods.py) ---------------------------------------------------------------
-    def _methods_lane(self) -> AuthMethods:
-        lane = self._lane_order()[0]
-        return AuthMethods(lane.app_id, lane.client, lane.budget, self.tenant_budget)
-
     async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
         return await AuthMethods(
             self.lanes[0].app_id, self._reader, self.lanes[0].budget, self.tenant_budget
         ).list_methods(object_id, kind)
 
-    async def add_method(self, object_id: str, method: MethodWrite) -> MethodAnswer:
-        self.requests_sent += 1
-        return await self._methods_lane().add_method(object_id, method)
+    async def add_methods(self, posts: Sequence[MethodPost]) -> list[MethodAnswer]:
+        """20 a `$batch`, the batches spread over the lanes like creates (each lane's concurrency at most)."""
+        batches = [posts[i : i + BATCH_LIMIT] for i in range(0, len(posts), BATCH_LIMIT)]
+        lanes = self._lane_order()
+        gates = [asyncio.Semaphore(lane.concurrency) for lane in lanes]
+
+        async def send(index: int, batch: Sequence[MethodPost]) -> list[MethodAnswer]:
+            lane = lanes[index % len(lanes)]
+            async with gates[index % len(lanes)]:
+                self.requests_sent += 1
+                return await AuthMethods(lane.app_id, lane.client, lane.budget, self.tenant_budget).post_batch(batch)
+
+        answered = await asyncio.gather(*(send(i, b) for i, b in enumerate(batches)))
+        return [answer for batch in answered for answer in batch]
 
     async def ensure_extension_properties(self, names: dict[str, str]) -> None:
         if names:
