@@ -17,6 +17,7 @@ from shared.adapters.graph.errors import GraphAccessDenied
 from shared.adapters.local.db import StateUnavailable
 from shared.adapters.local.queue import Received, SqliteQueue
 from shared.errors import ExtensionTypeConflict, PoisonMessage
+from shared.event_grid import envelope_from_event_grid
 from shared.handlers.workflow import Workflow
 from shared.outcomes import RunState
 from shared.ports import Ports
@@ -100,9 +101,12 @@ class LocalHost:
     async def _handle(self, received: Received) -> None:
         stage = self.routes[received.queue]
         try:
-            if received.envelope is None:
+            envelope = received.envelope
+            if stage.delivery == "event_grid":  # the body is the event itself, as Event Grid delivers it
+                envelope = envelope_from_event_grid(received.body.encode(), received.message_id, received.queue)
+            if envelope is None:
                 raise PoisonMessage("unknown_type", "the body is not a known message type")
-            stage.admit(received.envelope.payload)
+            stage.admit(envelope.payload)
         except PoisonMessage as poison:
             self.queue.dead_letter(received, f"PoisonMessage: {poison}")
             logger.error("dead-lettered poison message %s on %s: %s", received.message_id, received.queue, poison)
@@ -110,12 +114,12 @@ class LocalHost:
         if stage.handler is None:
             raise ValueError(f"stage {stage.name} has no handler")
         try:
-            follow_ups = await stage.handler(received.envelope.payload, self.ports, self.workflow)
+            follow_ups = await stage.handler(envelope.payload, self.ports, self.workflow)
         except (UnreadableExport, GraphAccessDenied, ExtensionTypeConflict) as exc:  # permanent: no redelivery spin
             self.queue.dead_letter(received, f"{type(exc).__name__}: {exc}")
             self.stopped = str(exc)
             # Recorded on the run, so running the export again starts a new run instead of resuming this one.
-            run = await self.ports.ledger.get_run(received.envelope.payload.run_id)
+            run = await self.ports.ledger.get_run(envelope.payload.run_id)
             if run is not None:
                 await self.ports.ledger.save_run(run.model_copy(update={"error": str(exc)}))
             return

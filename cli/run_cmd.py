@@ -171,7 +171,7 @@ async def _drive(
 
     workflow = Workflow.from_settings(settings, apps=max(1, len(settings.APP_IDS)))
     await parts.queue.send_all(
-        [Envelope(id=envelope_id(run_id, "plan", "export"), queue=settings.EXPORT_DROPS_QUEUE, payload=plan)]
+        [Envelope(id=envelope_id(run_id, "plan", "export"), queue=settings.EXPORT_PLANS_QUEUE, payload=plan)]
     )
     host = LocalHost(
         parts.queue,

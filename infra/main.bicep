@@ -38,6 +38,7 @@ param alertWebhookUrl string = ''
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
+var exportDropsPrefix = 'exports/' // EXPORT_DROPS_PREFIX: drops are exports/<source>/<file>
 var deploymentContainerName = 'app-package'
 var ledgerTableName = 'ledger'
 var quotaTableName = 'quota'
@@ -49,6 +50,7 @@ var vaultTableName = 'vault'
 // queues, their requiresSession and their app settings below to the stage table).
 var queueNames = {
   exportDrops: 'export-drops'
+  exportPlans: 'export-plans'
   importChunks: 'import-chunks'
   runEvents: 'run-events'
   groupAssignments: 'group-assignments'
@@ -194,6 +196,13 @@ resource exportDrops 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview'
   properties: commonQueueProperties
 }
 
+// accept_export_drop's PlanExports (a drop Event Grid announced on export-drops, see modules/exportdrops.bicep).
+resource exportPlans 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: serviceBus
+  name: queueNames.exportPlans
+  properties: commonQueueProperties
+}
+
 resource importChunks 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
   parent: serviceBus
   name: queueNames.importChunks
@@ -308,6 +317,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
         { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: '${serviceBus.name}.servicebus.windows.net' }
         { name: 'EXPORT_DROPS_QUEUE', value: exportDrops.name }
+        { name: 'EXPORT_PLANS_QUEUE', value: exportPlans.name }
+        { name: 'EXPORT_DROPS_PREFIX', value: exportDropsPrefix }
         { name: 'IMPORT_CHUNKS_QUEUE', value: importChunks.name }
         { name: 'RUN_EVENTS_QUEUE', value: runEvents.name }
         { name: 'GROUP_ASSIGNMENTS_QUEUE', value: groupAssignments.name }
@@ -428,6 +439,21 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     principalId: principalId
     principalType: 'User'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// Event Grid: BlobCreated under migration/exports/ → export-drops (the accept_export_drop stage)
+module exportDropEvents 'modules/exportdrops.bicep' = {
+  name: 'exportdrops'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: 'evgt-${token}'
+    storageAccountName: storage.name
+    blobContainerName: migrationContainer.name
+    exportDropsPrefix: exportDropsPrefix
+    serviceBusNamespaceName: serviceBus.name
+    exportDropsQueueName: exportDrops.name
   }
 }
 

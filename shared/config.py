@@ -112,7 +112,9 @@ class Settings(BaseSettings):
 
     # Workflow
     CHUNK_SIZE: int = Field(default=500, ge=1, le=5000)
-    EXPORT_DROPS_QUEUE: str = "export-drops"
+    EXPORT_DROPS_QUEUE: str = "export-drops"  # Event Grid BlobCreated events on BLOB_CONTAINER (docs/azure.md)
+    EXPORT_PLANS_QUEUE: str = "export-plans"  # PlanExport: a drop accepted, or a local `run`
+    EXPORT_DROPS_PREFIX: str = "exports/"  # drops are exports/<source>/[…/]<file>; other blobs are not exports
     IMPORT_CHUNKS_QUEUE: str = "import-chunks"
     RUN_EVENTS_QUEUE: str = "run-events"
     GROUP_ASSIGNMENTS_QUEUE: str = "group-assignments"

@@ -31,6 +31,21 @@ class PlanExport(_Message):
     wave: int | None = Field(default=None, ge=1)  # plan only this wave's users (the ledger's wave plan)
 
 
+class ExportDropped(_Message):
+    """A blob was created in the export container (Event Grid BlobCreated): plan it if it is an export drop.
+
+    Built from the event by shared/event_grid.py; `run_id` is the run the drop starts (blob name + eTag digest).
+    """
+
+    type: Literal["ExportDropped"] = "ExportDropped"
+    run_id: str
+    event_id: str
+    container: str
+    blob_name: str
+    e_tag: str
+    content_length: int = Field(ge=0)
+
+
 class ImportChunk(_Message):
     """Create the users of one chunk. Idempotent by (source, legacyId) through the ledger."""
 
@@ -110,7 +125,8 @@ class AlertRaised(_Message):
 
 
 Payload = Annotated[
-    PlanExport | ImportChunk | AssignGroups | ChunkImported | ExportPlanned | RunCompleted | LegacyChange | AlertRaised,
+    ExportDropped | PlanExport | ImportChunk | AssignGroups | ChunkImported | ExportPlanned | RunCompleted
+    | LegacyChange | AlertRaised,
     Field(discriminator="type"),
 ]
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from shared.config import Settings
 from shared.errors import PoisonMessage
+from shared.handlers.accept_export_drop import accept_export_drop
 from shared.handlers.assign_groups import assign_groups
 from shared.handlers.import_chunk import import_chunk
 from shared.handlers.plan_export import plan_export
@@ -24,6 +25,7 @@ from shared.messages import (
     AlertRaised,
     AssignGroups,
     ChunkImported,
+    ExportDropped,
     ExportPlanned,
     ImportChunk,
     LegacyChange,
@@ -34,6 +36,9 @@ from shared.monitoring.stage import dispatch_alert_stage, ingest_signins_stage
 from shared.sync.stage import apply_change_stage, poll_changes_stage
 
 TriggerKind = Literal["queue", "timer", "http"]
+# What a queue's Service Bus body is: one of our Envelopes' payloads, or an event Event Grid delivered
+# (shared/event_grid.py reads it into the row's message type).
+Delivery = Literal["envelope", "event_grid"]
 HostName = Literal["run", "sync", "monitor"]
 # Queue stages: (message, ports, workflow) -> follow-ups. Timer stages: (ports, workflow) -> follow-ups.
 Handler = Callable[..., Awaitable[list[Any]]]
@@ -55,6 +60,7 @@ class Stage:
     route: str | None = None  # HTTP stages: the route under /api/
     # which local host drains this queue: `run`, `sync`, or `monitor` (`rehearse` runs the monitors in-process)
     local_host: HostName = "run"
+    delivery: Delivery = "envelope"  # queue stages: who writes the queue's bodies (Event Grid's are not Envelopes)
 
     def queue_name(self, settings: Settings) -> str:
         if self.queue_setting is None:
@@ -90,7 +96,9 @@ class Stage:
 
 # fmt: off
 STAGES: tuple[Stage, ...] = (
-    Stage("plan_export", "queue", plan_export, accepts=(PlanExport,), queue_setting="EXPORT_DROPS_QUEUE"),
+    Stage("accept_export_drop", "queue", accept_export_drop, accepts=(ExportDropped,),
+          queue_setting="EXPORT_DROPS_QUEUE", delivery="event_grid"),
+    Stage("plan_export", "queue", plan_export, accepts=(PlanExport,), queue_setting="EXPORT_PLANS_QUEUE"),
     Stage("import_chunk", "queue", import_chunk, accepts=(ImportChunk,), queue_setting="IMPORT_CHUNKS_QUEUE"),
     Stage("assign_groups", "queue", assign_groups, accepts=(AssignGroups,), queue_setting="GROUP_ASSIGNMENTS_QUEUE"),
     Stage("track_run", "queue", track_run, accepts=(ExportPlanned, ChunkImported, RunCompleted),

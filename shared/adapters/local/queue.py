@@ -105,6 +105,16 @@ class SqliteQueue:
             "INSERT OR IGNORE INTO messages(id, queue, session_id, body, seq, visible_at) VALUES (?,?,?,?,?,?)", rows
         )
 
+    def deliver(self, queue: str, message_id: str, body: str) -> None:
+        """Put a body someone else wrote on a queue, as that service would (Event Grid's events on export-drops).
+
+        Duplicate detection by message id, as for send_all: Event Grid keeps the id across its redeliveries.
+        """
+        self._conn.execute(
+            "INSERT OR IGNORE INTO messages(id, queue, session_id, body, seq, visible_at) VALUES (?,?,?,?,?,?)",
+            (message_id, queue, None, body, time.monotonic_ns(), self._clock()),
+        )
+
     def recover(self, queues: Sequence[str] | None = None) -> int:
         """Release leases held by a host that died (of these queues; all when None): visible again now."""
         where, args = _in_queues(queues)
