@@ -34,6 +34,8 @@ from shared.bootstrap import local_parts
 from shared.config import Settings
 from shared.outcomes import Creation, RunState
 from shared.rollback import RESTORE_WINDOW_DAYS, Rollback, RollbackTally
+from shared.sync.local import SYNC_DB
+from shared.sync.sqlite_store import SqliteSyncStore
 
 EXIT_OK, EXIT_LEFT, EXIT_USAGE = 0, 1, 2
 SHOWN = 20  # users listed on screen; the file holds them all
@@ -94,14 +96,17 @@ async def _roll_back(settings: Settings, run_id: str | None, wave: int | None, d
             return EXIT_OK
         if not isinstance(parts.ports.directory, GraphDirectory):
             raise TypeError("rollback needs the Graph directory")
+        sync_db = state / SYNC_DB
+        sync_store = SqliteSyncStore(sync_db) if sync_db.exists() else None  # a sync ran on this state
         rollback = Rollback(
-            GraphUserRemoval(parts.ports.directory), parts.ledger, parts.vault, {r.run_id: r for r in chosen}
+            GraphUserRemoval(parts.ports.directory), parts.ledger, parts.vault, {r.run_id: r for r in chosen},
+            sync_store,
         )
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        ) as progress:  # fmt: skip
-            task = progress.add_task("deleting users", total=len(creations))
-            tally = await rollback.apply(creations, lambda n: progress.advance(task, n))
+        try:
+            tally = await _apply(rollback, creations)
+        finally:
+            if sync_store is not None:
+                sync_store.close()
         if tally.finished:
             now = datetime.now(UTC)
             for run in chosen:
@@ -112,6 +117,14 @@ async def _roll_back(settings: Settings, run_id: str | None, wave: int | None, d
         return _summarise(names, tally, out.with_suffix(".json"))
     finally:
         await parts.close()
+
+
+async def _apply(rollback: Rollback, creations: list[Creation]) -> RollbackTally:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:  # fmt: skip
+        task = progress.add_task("deleting users", total=len(creations))
+        return await rollback.apply(creations, lambda n: progress.advance(task, n))
 
 
 def _write_report(path: Path, runs: list[RunState], tally: RollbackTally) -> None:

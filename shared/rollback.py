@@ -5,7 +5,8 @@ creation). Each object id is read back first and deleted only when the tenant's 
 made: its legacy-id extension equals the ledger's legacy id (or, with no legacy-id attribute in the
 run's mapping, it was created after the run started); a read that finds nothing (404) still sends the
 DELETE, since a replica may lag and the id came from our own create's answer. Then, per slice: DELETE
-in the tenant (404 = already gone), vault entry deleted, ledger rows forgotten — in that order, so a crash at any point
+in the tenant (404 = already gone), vault entry deleted, the sync's fingerprints of them dropped (a re-import
+starts with no stale memory), ledger rows forgotten — in that order, so a crash at any point
 leaves the user findable by the next rollback, which redoes only what is left (idempotent,
 resumable). A user whose object id now holds someone else is left alone and reported.
 """
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 
 from shared.outcomes import Creation, RunState
 from shared.ports import CredentialVault, Ledger, RemovalAnswer, UserRemoval
+from shared.sync.store import SyncStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Rollback:
     ledger: Ledger
     vault: CredentialVault | None
     runs: dict[str, RunState]  # every run the creations name
+    sync_store: SyncStore | None = None  # a coexistence sync's memory of what it wrote to these users, if any
 
     async def apply(self, creations: Sequence[Creation], on_progress: Callable[[int], None]) -> RollbackTally:
         tally = RollbackTally()
@@ -81,6 +84,9 @@ class Rollback:
         if self.vault is not None:
             for c in done:
                 await self.vault.delete(c.object_id)
+        if self.sync_store is not None:
+            for source in sorted({c.source for c in done}):
+                await self.sync_store.forget_fingerprints(source, [c.legacy_id for c in done if c.source == source])
         await self.ledger.forget(done)
 
     def _legacy_attribute(self, c: Creation) -> str | None:

@@ -5,7 +5,8 @@ idempotent and order-proof: a redelivered or late hint applies the *current* sta
 than one already applied (a lower seq) is skipped, never written (R12). Out: nothing, or a continuation
 LegacyChange (`…:attempt-N`, scheduled, same session) when Graph is busy or can't read the user yet.
 
-* no ledger entry → create through the import path (mapping + the import chunk handler: exactly once);
+* no ledger entry → create through the import path (mapping + the import chunk handler: exactly once), unless
+  a wave plan places the user in a wave not migrated yet or rolled back (shared.sync.wave_gate): then it waits;
 * gone from legacy → soft DELETE (or disable, by policy); back in legacy after a delete → restore, then update;
 * otherwise PATCH only the mapped fields that changed, judged against the fingerprint of what we last wrote:
   Entra still holds our value → legacy wins; Entra changed it too → the conflict rule decides (disable always
@@ -37,6 +38,7 @@ from shared.sync.fingerprint import local_identities, mapped_fields
 from shared.sync.model import Conflict, Fingerprint
 from shared.sync.policy import sync_run_id
 from shared.sync.ports import SyncPorts
+from shared.sync.wave_gate import awaiting_wave
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,10 @@ async def _create(
     change: LegacyChange, user: LegacyUser, seq: int | None, sync: SyncPorts, workflow: Workflow
 ) -> list[Envelope]:
     ports = sync.ports
+    if (wave := await awaiting_wave(ports.ledger, change.source, user)) is not None:
+        await sync.store.bump(change.source, {"awaiting_wave": 1})
+        logger.info("change %s: the user waits for wave %d (not migrated yet, or rolled back)", change.change_id, wave)
+        return []  # `run --wave N` imports the user with their current state; nothing is lost by waiting
     run_id = sync_run_id(change.source)
     if await ports.ledger.get_run(run_id) is None:
         now = ports.clock.now()

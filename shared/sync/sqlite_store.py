@@ -94,6 +94,15 @@ class SqliteSyncStore:
             (fingerprint.source, fingerprint.legacy_id, fingerprint.model_dump_json()),
         )
 
+    async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
+        ids = list(dict.fromkeys(legacy_ids))
+        for start in range(0, len(ids), _BATCH):
+            part = ids[start : start + _BATCH]
+            self._conn.execute(
+                f"DELETE FROM fingerprints WHERE source=? AND legacy_id IN ({','.join('?' * len(part))})",
+                (source, *part),
+            )
+
     async def fingerprints(self, source: str) -> AsyncIterator[Fingerprint]:
         cursor = self._conn.execute("SELECT data FROM fingerprints WHERE source=? ORDER BY legacy_id", (source,))
         while rows := cursor.fetchmany(1000):

@@ -2,6 +2,7 @@
 
 Kept beside the ledger (its own SQLite file locally, its own Table in Azure), never inside it. Contract:
 * `put_fingerprint` upserts by (source, legacy_id); `fingerprints(source)` streams them (snapshot diff);
+  `forget_fingerprints` drops them (rollback), absent ones ignored;
 * `record_conflict` is idempotent by (source, legacy_id, field, both values): a re-applied change records once;
 * `begin_poll` takes a lease that only one poller holds at a time (R13); it expires, so a dead poller's lease
   does not block the next run for longer than the lease;
@@ -33,6 +34,8 @@ class SyncStore(Protocol):
     async def get_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> dict[str, Fingerprint]: ...
     async def put_fingerprint(self, fingerprint: Fingerprint) -> None: ...
     def fingerprints(self, source: str) -> AsyncIterator[Fingerprint]: ...
+    async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
+        """Drop these users' fingerprints (rollback deleted them: a re-import starts with no memory)."""
 
     async def record_conflict(self, conflict: Conflict) -> bool:
         """True when new (not a repeat of one already recorded)."""

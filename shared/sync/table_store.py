@@ -92,6 +92,10 @@ class TableSyncStore:
         await self._put(_partition("fp", fingerprint.source), escape_key(fingerprint.legacy_id),
                         data=fingerprint.model_dump_json())  # fmt: skip
 
+    async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
+        partition = _partition("fp", source)
+        await asyncio.gather(*(self._table.delete_entity(partition, escape_key(i)) for i in dict.fromkeys(legacy_ids)))
+
     async def fingerprints(self, source: str) -> AsyncIterator[Fingerprint]:
         query = self._table.query_entities("PartitionKey eq @p", parameters={"p": _partition("fp", source)})
         async for entity in query:

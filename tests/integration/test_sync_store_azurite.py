@@ -48,6 +48,16 @@ async def test_fingerprints_round_trip_with_awkward_ids(store: SyncStore) -> Non
 
 
 @pytest.mark.azurite
+async def test_forgotten_fingerprints_are_gone_and_absent_ones_are_no_error(store: SyncStore) -> None:
+    for lid in (AWKWARD, "u1", "u2"):
+        await store.put_fingerprint(Fingerprint(source="auth0", legacy_id=lid, updated_at=T0))
+    await store.put_fingerprint(Fingerprint(source="okta", legacy_id="u1", updated_at=T0))
+    await store.forget_fingerprints("auth0", [AWKWARD, "u1", "never-there"])
+    assert [f.legacy_id async for f in store.fingerprints("auth0")] == ["u2"]
+    assert [f.legacy_id async for f in store.fingerprints("okta")] == ["u1"]
+
+
+@pytest.mark.azurite
 async def test_a_conflict_is_recorded_once(store: SyncStore) -> None:
     conflict = Conflict(source="jsonl", legacy_id="u1", object_id="o", field="surname", legacy_value="A",
                         entra_value="B", resolution="entra", rule="entra_wins_after_cutover", at=T0)  # fmt: skip

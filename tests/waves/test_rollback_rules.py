@@ -90,3 +90,22 @@ async def test_without_a_legacy_id_attribute_the_creation_time_decides(tmp_path:
     tally = await Rollback(tenant, ledger, None, runs).apply(await ledger.creations_of(["r1"]), lambda n: None)  # type: ignore[arg-type]
     assert tenant.deleted == ["o-new"]
     assert [c.legacy_id for c, _ in tally.not_ours] == ["old"]
+
+
+async def test_the_syncs_fingerprints_go_with_the_users_a_rollback_deleted(tmp_path: Path) -> None:
+    from shared.sync.model import Fingerprint
+    from shared.sync.sqlite_store import SqliteSyncStore
+
+    ledger = await given_run(tmp_path, {"a": "o-a", "b": "o-b", "d": "o-d"})
+    tenant = Tenant({"o-a": {"id": "o-a", ATTR: "a"}, "o-b": {"id": "o-b", ATTR: "someone-else"},
+                     "o-d": {"id": "o-d", ATTR: "d"}}, fail_deletes={"o-d"})  # fmt: skip
+    store = SqliteSyncStore(tmp_path / "sync.db")
+    for lid in ("a", "b", "d", "untouched"):
+        await store.put_fingerprint(Fingerprint(source="jsonl", legacy_id=lid, object_id=f"o-{lid}", updated_at=NOW))
+    await store.put_fingerprint(Fingerprint(source="auth0", legacy_id="a", updated_at=NOW))  # another source's "a"
+    runs = {r.run_id: r for r in await ledger.list_runs()}
+    await Rollback(tenant, ledger, None, runs, store).apply(await ledger.creations_of(["r1"]), lambda n: None)  # type: ignore[arg-type]
+    left = {fp.legacy_id async for fp in store.fingerprints("jsonl")}
+    assert left == {"b", "d", "untouched"}  # a deleted; b not ours; d's delete failed (redone by the next rollback)
+    assert [fp.legacy_id async for fp in store.fingerprints("auth0")] == ["a"]
+    store.close()
