@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "cli.doctor_cmd",
     "sync": "cli.sync_cmd",
     "jit": "cli.jit_cmd",
+    "vault": "cli.vault_cmd",
     "emulator": "cli.emulator_cmd",
     "rehearse": "cli.rehearse_cmd",
     "watch": "cli.watch_cmd",

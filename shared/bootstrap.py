@@ -352,21 +352,27 @@ def table_ledger(settings: Settings) -> TableLedger | None:
     return None
 
 
+def azure_vault_wrapper(settings: Settings) -> KeyWrapper | None:
+    """The Azure vault's KEK: KEY_VAULT_KEY_ID (rows under older versions of that key still open), else VAULT_KEK
+    with the keys it replaced in VAULT_KEK_RETIRED (a JSON list of base64 keys); None with neither."""
+    if settings.KEY_VAULT_KEY_ID:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return KeyVaultKeyWrapper.from_key_id(settings.KEY_VAULT_KEY_ID, DefaultAzureCredential())
+    if settings.VAULT_KEK:  # an empty app setting counts as unset
+        retired = [base64.b64decode(k.get_secret_value(), validate=True) for k in settings.VAULT_KEK_RETIRED]
+        return LocalKeyWrapper(base64.b64decode(settings.VAULT_KEK.get_secret_value(), validate=True), retired)
+    return None
+
+
 def open_azure_vault(settings: Settings) -> TableCredentialVault | None:
     """The shared vault for Azure from the app settings, or None when no KEK is configured (JIT disabled).
 
     Storage: STORAGE_CONNECTION_STRING (Azurite, keys) or TABLES_ACCOUNT_URL (managed identity), table
     VAULT_TABLE. KEK: KEY_VAULT_KEY_ID (an RSA key in Key Vault: wrapKey/unwrapKey; use the versioned id) or,
     without Key Vault, VAULT_KEK (base64 32 bytes, a Key Vault secret reference in Azure)."""
-    wrapper: KeyWrapper
-    if settings.KEY_VAULT_KEY_ID:
-        from azure.identity.aio import DefaultAzureCredential
-        from azure.keyvault.keys.crypto.aio import CryptographyClient
-
-        wrapper = KeyVaultKeyWrapper(CryptographyClient(settings.KEY_VAULT_KEY_ID, DefaultAzureCredential()))
-    elif settings.VAULT_KEK:  # an empty app setting counts as unset
-        wrapper = LocalKeyWrapper(base64.b64decode(settings.VAULT_KEK.get_secret_value(), validate=True))
-    else:
+    wrapper = azure_vault_wrapper(settings)
+    if wrapper is None:
         return None
     connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
     if connection:
@@ -374,6 +380,11 @@ def open_azure_vault(settings: Settings) -> TableCredentialVault | None:
     if settings.TABLES_ACCOUNT_URL:
         return TableCredentialVault.from_account_url(settings.TABLES_ACCOUNT_URL, settings.VAULT_TABLE, wrapper)
     raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the credential vault")
+
+
+def azure_vault_from_environment() -> TableCredentialVault | None:
+    """`open_azure_vault` over the app settings in this process's environment, read now (`vault … --azure`)."""
+    return open_azure_vault(Settings())
 
 
 def shared_vault(settings: Settings) -> TableCredentialVault | None:

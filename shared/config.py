@@ -133,10 +133,12 @@ class Settings(BaseSettings):
     CHUNK_SEALING_KEY: SecretStr | None = None  # base64 32 bytes, a Key Vault reference in Azure
     # JIT credential vault (shared by every instance): a Table, its rows' data keys wrapped by a KEK. The KEK is
     # the Key Vault RSA key KEY_VAULT_KEY_ID (versioned key URL), else VAULT_KEK (base64 32 bytes, a Key Vault
-    # reference); with neither, Azure imports vault no hashes and the JIT endpoint is not usable.
+    # reference); with neither, Azure imports vault no hashes and the JIT endpoint is not usable. Rows name the KEK
+    # that wrapped them, so after a rotation they still open (docs/jit.md "Rotating the vault's KEK").
     VAULT_TABLE: str = "vault"
     KEY_VAULT_KEY_ID: str | None = None
     VAULT_KEK: SecretStr | None = None
+    VAULT_KEK_RETIRED: list[SecretStr] = Field(default_factory=list)  # keys VAULT_KEK replaced, until rewrapped
     APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
 
     # Live legacy change feeds (sync --source auth0|okta|keycloak --feed URL); see docs/feeds.md. Secrets here or

@@ -7,10 +7,17 @@ KeyVaultKeyWrapper(CryptographyClient(key_id, credential)). shared.bootstrap bui
 
 from __future__ import annotations
 
-from shared.vault.envelope import Lookup
+from shared.vault.envelope import Lookup, Rewrap
 from shared.vault.sqlite_vault import SqliteCredentialVault
 from shared.vault.table_vault import TableCredentialVault
-from shared.vault.wrappers import KeyUnwrapFailed, KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper
+from shared.vault.wrappers import (
+    KeyUnwrapFailed,
+    KeyVaultKeyWrapper,
+    KeyWrapper,
+    LocalKeyWrapper,
+    WrappedKey,
+    rotate_key_file,
+)
 
 __all__ = [
     "KeyUnwrapFailed",
@@ -18,7 +25,9 @@ __all__ = [
     "KeyWrapper",
     "LocalKeyWrapper",
     "Lookup",
+    "Rewrap",
     "SqliteCredentialVault",
     "TableCredentialVault",
+    "WrappedKey",
+    "rotate_key_file",
 ]
-

@@ -3,6 +3,8 @@
 Each credential is sealed with its own random AES-256-GCM data key (associated data = object id); the data key
 is stored wrapped by the KEK (KeyWrapper). A sealed credential is (kek_id, wrapped_dek, sealed) and nothing else:
 not the hash, salt, params, nor the legacy id. Backends only decide where those three values live.
+KEK rotation (`rewrapped`): the data key is unwrapped with the row's KEK and wrapped again with the current one;
+`sealed` is not touched, so a rewrap never decrypts or rewrites a credential.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import SecretStr
 
 from shared.ports import StoredCredential
 from shared.records import PasswordHash
-from shared.vault.wrappers import KeyUnwrapFailed, KeyWrapper, LocalKeyWrapper
+from shared.vault.wrappers import KeyUnwrapFailed, KeyWrapper, LocalKeyWrapper, WrappedKey
 
 NONCE_BYTES = 12
 # Bulk stores wrap keys concurrently; a remote KEK (Key Vault) is throttled per vault, so stay modest.
@@ -53,13 +55,34 @@ async def seal_all(wrapper: KeyWrapper, credentials: Sequence[StoredCredential])
     else:
         gate = asyncio.Semaphore(WRAP_CONCURRENCY)
 
-        async def wrap_one(dek: bytes, object_id: str) -> bytes:
+        async def wrap_one(dek: bytes, object_id: str) -> WrappedKey:
             async with gate:
                 return await wrapper.wrap(dek, object_id)
 
         wrapped = await asyncio.gather(*(wrap_one(d, c.object_id) for d, c in zip(deks, credentials, strict=True)))
-    kek_id = wrapper.kek_id
-    return [Sealed(c.object_id, kek_id, w, _seal(dek, c)) for c, dek, w in zip(credentials, deks, wrapped, strict=True)]
+    return [
+        Sealed(c.object_id, w.kek_id, w.wrapped, _seal(dek, c))
+        for c, dek, w in zip(credentials, deks, wrapped, strict=True)
+    ]
+
+
+async def rewrapped(wrapper: KeyWrapper, sealed: Sealed) -> Sealed:
+    """The same credential with its data key wrapped by the current KEK; the ciphertext is left as it is."""
+    dek = await wrapper.unwrap(sealed.wrapped_dek, sealed.object_id, sealed.kek_id)
+    again = await wrapper.wrap(dek, sealed.object_id)
+    return Sealed(sealed.object_id, again.kek_id, again.wrapped, sealed.sealed)
+
+
+@dataclass
+class Rewrap:
+    """What `rewrap` did: rows moved to the current KEK, rows already under it, rows changed or deleted meanwhile
+    (a concurrent store seals under the current KEK anyway), and rows that would not unwrap (kept as they are)."""
+
+    current_kek_id: str
+    rewrapped: int = 0
+    already_current: int = 0
+    changed_meanwhile: int = 0
+    unopenable: int = 0
 
 
 async def open_sealed(wrapper: KeyWrapper, sealed: Sealed) -> StoredCredential:

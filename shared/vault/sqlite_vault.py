@@ -5,6 +5,8 @@ key is stored wrapped by the KEK (KeyWrapper): shared.vault.envelope, which the 
 readable is stored: not the hash, salt, params, nor the legacy id. `store_many` writes a batch in one
 transaction (local KEK: tens of thousands per second).
 Deleting uses SQLite's secure_delete so freed pages are zeroed (R24). Idempotent: store upserts by object id.
+KEK rotation: `kek_counts` says which KEKs rows need; `rewrap` moves every row to the current KEK, each row
+compare-and-set on its old wrapped key (a row re-stored meanwhile is already current), and can be re-run.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 
 from shared.adapters.local.db import connect
 from shared.ports import StoredCredential
-from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
-from shared.vault.wrappers import KeyWrapper
+from shared.vault.envelope import Lookup, Rewrap, Sealed, open_sealed, rewrapped, seal_all
+from shared.vault.wrappers import KeyUnwrapFailed, KeyWrapper
 
 __all__ = ["Lookup", "SqliteCredentialVault"]
 
@@ -108,6 +110,52 @@ class SqliteCredentialVault:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM credentials").fetchone()[0])
+
+    # -- KEK rotation -------------------------------------------------------------------------------
+
+    async def current_kek_id(self) -> str:
+        return await self._wrapper.current_kek_id()
+
+    def retired_kek_ids(self) -> list[str]:
+        """The older KEKs this vault's wrapper holds (a local key ring); Key Vault's versions are not listed."""
+        return list(getattr(self._wrapper, "retired_ids", []))
+
+    async def kek_counts(self) -> dict[str, int]:
+        """Rows per KEK id: a retired KEK with no rows left can be deleted."""
+        rows = self._db.execute("SELECT kek_id, COUNT(*) FROM credentials GROUP BY kek_id").fetchall()
+        return {str(kek): int(n) for kek, n in rows}
+
+    async def rewrap(self, page: int = 500) -> Rewrap:
+        """Wrap every row's data key with the current KEK (ciphertexts untouched). Idempotent; safe beside writers."""
+        current = await self._wrapper.current_kek_id()
+        report = Rewrap(current, already_current=int(self._db.execute(
+            "SELECT COUNT(*) FROM credentials WHERE kek_id = ?", (current,)).fetchone()[0]))  # fmt: skip
+        after = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT object_id, kek_id, wrapped_dek, sealed FROM credentials WHERE object_id > ? AND kek_id != ? "
+                "ORDER BY object_id LIMIT ?",
+                (after, current, page),
+            ).fetchall()
+            if not rows:
+                return report
+            for object_id, kek_id, wrapped_dek, sealed in rows:
+                try:
+                    moved = await rewrapped(self._wrapper, Sealed(object_id, kek_id, wrapped_dek, sealed))
+                except KeyUnwrapFailed:
+                    report.unopenable += 1
+                    continue
+                with self._db:
+                    changed = self._db.execute(
+                        "UPDATE credentials SET kek_id = ?, wrapped_dek = ? "
+                        "WHERE object_id = ? AND kek_id = ? AND wrapped_dek = ?",
+                        (moved.kek_id, moved.wrapped_dek, object_id, kek_id, wrapped_dek),
+                    ).rowcount
+                if changed:
+                    report.rewrapped += 1
+                else:
+                    report.changed_meanwhile += 1
+            after = str(rows[-1][0])
 
     def close(self) -> None:
         self._db.close()

@@ -9,6 +9,9 @@ buckets, so a point read needs only the object id and `store_many` (the import s
 becomes a few batch transactions (≤ 100 upserts each, one partition each) instead of one request per user.
 Do not change PARTITION_BUCKETS on a populated table: stored rows would no longer be found.
 
+KEK rotation: `kek_counts` (a scan of kek_id) and `rewrap`, which replaces each row's kek_id and wrapped_dek
+only if its ETag is unchanged (a row re-stored meanwhile is already under the current KEK) and can be re-run.
+
 Idempotent: store upserts (replace) by object id; delete of a missing row is a no-op. Unlike SQLite's
 secure_delete, a deleted entity cannot be zeroed by us: the service reclaims it (it was only ever ciphertext).
 """
@@ -20,14 +23,15 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.adapters.tables import escape_key
 from shared.ports import StoredCredential
-from shared.vault.envelope import Lookup, Sealed, open_sealed, seal_all
-from shared.vault.wrappers import KeyWrapper
+from shared.vault.envelope import Lookup, Rewrap, Sealed, open_sealed, rewrapped, seal_all
+from shared.vault.wrappers import KeyUnwrapFailed, KeyWrapper
 
 MAX_BATCH = 100  # Table transactions: at most 100 operations, all in one partition
 PARTITION_BUCKETS = 16  # one hex digit of the hash; see the module docstring before changing
@@ -121,6 +125,59 @@ class TableCredentialVault:
         async for _ in self._table.list_entities(select=["PartitionKey"]):
             n += 1
         return n
+
+    # -- KEK rotation -------------------------------------------------------------------------------
+
+    async def current_kek_id(self) -> str:
+        return await self._wrapper.current_kek_id()
+
+    def retired_kek_ids(self) -> list[str]:
+        """The older KEKs this vault's wrapper holds (a local key ring); Key Vault's versions are not listed."""
+        return list(getattr(self._wrapper, "retired_ids", []))
+
+    async def kek_counts(self) -> dict[str, int]:
+        """Rows per KEK id (a full scan of one property): a retired KEK with no rows left can be deleted."""
+        counts: dict[str, int] = {}
+        async for entity in self._table.list_entities(select=["kek_id"]):
+            kek = str(entity["kek_id"])
+            counts[kek] = counts.get(kek, 0) + 1
+        return counts
+
+    async def rewrap(self) -> Rewrap:
+        """Wrap every row's data key with the current KEK (ciphertexts untouched). Idempotent; safe beside writers."""
+        current = await self._wrapper.current_kek_id()
+        report = Rewrap(current)
+        pending: list[Mapping[str, Any]] = []
+        async for entity in self._table.list_entities(select=list(PROPERTIES)):
+            if str(entity["kek_id"]) == current:
+                report.already_current += 1
+                continue
+            pending.append(entity)
+            if len(pending) >= MAX_BATCH:
+                await asyncio.gather(*(self._rewrap_row(e, report) for e in pending))
+                pending = []
+        await asyncio.gather(*(self._rewrap_row(e, report) for e in pending))
+        return report
+
+    async def _rewrap_row(self, entity: Mapping[str, Any], report: Rewrap) -> None:
+        object_id = str(entity["object_id"])
+        try:
+            moved = await rewrapped(self._wrapper, _sealed(object_id, entity))
+        except KeyUnwrapFailed:
+            report.unopenable += 1
+            return
+        partition, row = credential_keys(object_id)
+        change = {"PartitionKey": partition, "RowKey": row, "kek_id": moved.kek_id, "wrapped_dek": moved.wrapped_dek}
+        try:
+            async with self._limit:
+                await self._table.update_entity(
+                    change, mode=UpdateMode.MERGE, etag=entity.metadata["etag"],  # type: ignore[attr-defined]
+                    match_condition=MatchConditions.IfNotModified,
+                )  # fmt: skip
+        except (ResourceModifiedError, ResourceNotFoundError):
+            report.changed_meanwhile += 1
+            return
+        report.rewrapped += 1
 
     # -- rows ---------------------------------------------------------------------------------------
 
