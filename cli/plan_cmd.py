@@ -104,6 +104,10 @@ def print_summary(console: Console, doc: dict[str, Any]) -> None:
     totals.add_row("rejected", f"[red]{doc['rejected']:,}[/]" if doc["rejected"] else "0")
     paths = doc["passwords"]["paths"]
     totals.add_row("password paths", ", ".join(f"{k} {v:,}" for k, v in paths.items()) or "-")
+    fallbacks = doc["passwords"]["reset_fallbacks"]
+    if fallbacks:
+        why = ", ".join(f"{k} {v:,}" for k, v in fallbacks.items())
+        totals.add_row("reset instead of rejected", f"[yellow]{sum(fallbacks.values()):,}[/] ({why})")
     kinds = doc["identities"]["kinds"]
     totals.add_row("identities", ", ".join(f"{k} {v:,}" for k, v in kinds.items()) or "-")
     if doc["mfa"]["methods"]:

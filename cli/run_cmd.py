@@ -226,6 +226,9 @@ def summarise(run: RunState, report: RunReport | None, settings: Settings) -> in
     console.print(f"{speed} Report: {report_path}")
     if report.by_reason:
         console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in report.by_reason.items()))
+    if report.reset_fallbacks:
+        why = ", ".join(f"{k} {v}" for k, v in report.reset_fallbacks.items())
+        console.print(f"Reset instead of rejected (their password hash can't be verified): {why}")
     if (groups := report.groups) is not None:
         unmapped = ", ".join(f"{name} ({n})" for name, n in list(groups.unmapped.items())[:5]) or "none"
         console.print(

@@ -131,29 +131,39 @@ def _identities(user: LegacyUser, options: MappingOptions) -> list[ObjectIdentit
     return identities
 
 
+def unsupported_hash_reject(algorithm: str) -> MappingReject:
+    """Mode jit or plaintext keeps an unverifiable hash out; auto and reset send its user to reset instead."""
+    return MappingReject(
+        Reason.UNSUPPORTED_HASH,
+        f"password hash algorithm {shown_algorithm(algorithm)!r} is not supported "
+        '(password.mode "auto" or "reset" puts such users on the reset path)',
+    )
+
+
 def _password(
     user: LegacyUser, options: MappingOptions, _random_password: Callable[[], str] = _random_password
-) -> tuple[str, Literal["plaintext", "jit", "reset"]] | MappingReject:
+) -> tuple[str, Literal["plaintext", "jit", "reset"], Reason | None] | MappingReject:
+    """(password, path, why the user resets although the record brings a password), or a rejection."""
     password = user.password
     if password is not None and password.hash is not None and not is_supported(password.hash):
-        return MappingReject(
-            Reason.UNSUPPORTED_HASH,
-            f"password hash algorithm {shown_algorithm(password.hash.algorithm)!r} is not supported",
-        )
+        if options.password_mode == "auto":  # a fallback exists: the user resets instead of being dropped
+            return _random_password(), "reset", Reason.UNSUPPORTED_HASH
+        if options.password_mode != "reset":
+            return unsupported_hash_reject(password.hash.algorithm)
     if options.password_mode == "reset" or password is None:
-        return _random_password(), "reset"
+        return _random_password(), "reset", None
     if password.plaintext is not None:
         plain = password.plaintext.get_secret_value()
         problem = check_password(plain)
         if problem is None and options.password_mode in ("auto", "plaintext"):
-            return plain, "plaintext"
+            return plain, "plaintext", None
         if problem is not None and options.password_mode == "plaintext":
             return MappingReject(*problem)
         # Entra can't take it as it is: the user keeps it through JIT (UpdatePassword asks for a new one).
-        return _random_password(), "jit"
+        return _random_password(), "jit", None
     if options.password_mode == "plaintext":
         return MappingReject(Reason.MISSING_FIELD, "password mode is plaintext but the record has only a hash")
-    return _random_password(), "jit"
+    return _random_password(), "jit", None
 
 
 def attribute_problem(name: str, target: str, value: Any, options: MappingOptions) -> Problem | None:
@@ -202,7 +212,7 @@ def map_user(
     problem = check_user_properties(properties)
     if problem:
         return MappingReject(*problem)
-    secret, path = password
+    secret, path, reset_because = password
     extensions[options.extension_name(options.flag_attribute)] = path == "jit"
     return TargetUser(
         legacy_id=user.legacy_id,
@@ -215,6 +225,7 @@ def map_user(
         identities=identities,
         password=SecretStr(secret),
         password_path=path,
+        reset_because=reset_because,
         force_change_password=False,
         extension_attributes=extensions,
     )

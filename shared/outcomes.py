@@ -100,6 +100,7 @@ class RunState(BaseModel):
     total: int | None = None
     rejected: int | None = None
     reject_reasons: dict[str, int] = {}
+    reset_fallbacks: dict[str, int] = {}  # planned users sent to reset though they brought a password, by reason
     chunks: int | None = None
     chunks_reported: int = 0
     created: int = 0

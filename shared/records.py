@@ -149,6 +149,8 @@ class TargetUser(BaseModel):
     identities: list[ObjectIdentity]
     password: SecretStr
     password_path: Literal["plaintext", "jit", "reset"]
+    # Why a user whose record brings a password resets anyway (a reason code: the hash can't be verified).
+    reset_because: str | None = None
     force_change_password: bool = False
     extension_attributes: dict[str, Any] = Field(default_factory=dict)
 

@@ -100,6 +100,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
     await ports.ledger.save_run(run)
     admission = Admission(mapping, deterministic=True)
     rejects: list[RejectedRecord] = []
+    reset_fallbacks: Counter[str] = Counter()
     attribute_examples: dict[str, Any] = {}
     chunk: list[SourceRecord] = []
     chunk_ids: list[str] = []
@@ -124,6 +125,8 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
             if isinstance(verdict, RejectedRecord):
                 rejects.append(verdict)
                 continue
+            if verdict.reset_because:
+                reset_fallbacks[verdict.reset_because] += 1
             for name, value in item.user.attributes.items():
                 attribute_examples.setdefault(name, value)
             chunk.append(item)
@@ -139,6 +142,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
             "total": total,
             "rejected": len(rejects),
             "reject_reasons": dict(Counter(str(r.code) for r in rejects)),
+            "reset_fallbacks": dict(reset_fallbacks),
             "chunks": len(chunk_ids),
             "planned_at": ports.clock.now(),
             "other_wave": other_wave,

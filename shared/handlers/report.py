@@ -111,6 +111,9 @@ class RunReport(_Part):
     throughput: Throughput
     methods: dict[str, MethodTally] = {}  # MFA methods by kind (phone, email, totp)
     groups: GroupCounts | None = None
+    # Users put on the reset path although their record brought a password (its hash can't be
+    # verified), by reason code; absent when there were none.
+    reset_fallbacks: dict[str, int] | None = None
 
 
 def throughput_of(run: RunState, finished: datetime, workflow: Workflow) -> Throughput:
@@ -194,6 +197,7 @@ async def write_report(run: RunState, ports: Ports, workflow: Workflow) -> RunRe
         throughput=throughput_of(run, finished, workflow),
         methods=tally_methods(methods),
         groups=await group_counts(ports.artifacts, run.run_id),
+        reset_fallbacks=dict(sorted(run.reset_fallbacks.items())) or None,
     )  # fmt: skip
     await ports.artifacts.write_text(run.run_id, "failures.jsonl", failures.getvalue())
     await ports.artifacts.write_text(run.run_id, "id-map.csv", id_map.getvalue())

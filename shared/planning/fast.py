@@ -24,9 +24,9 @@ import re
 from datetime import date, datetime
 from typing import Any, cast
 
-from shared.mapping import MappingOptions, MappingReject, attribute_problem
+from shared.mapping import MappingOptions, MappingReject, attribute_problem, unsupported_hash_reject
 from shared.passwords import is_supported
-from shared.planning.inventory import ATTRIBUTE_TOO_LONG, MAX_NAMES, OTHER, AttributeSeen, Inventory
+from shared.planning.inventory import ATTRIBUTE_TOO_LONG, MAX_NAMES, OTHER, RESET_FALLBACK, AttributeSeen, Inventory
 from shared.preflight import (
     MAX_DISPLAY_NAME,
     MAX_EXTENSION_ATTRIBUTES,
@@ -339,12 +339,13 @@ class FastPlanner:
         return plain
 
     def _password_path(self, password: dict[str, Any] | None, supported: bool) -> str | MappingReject:
-        if not supported and password is not None:
-            algorithm = password["hash"]["algorithm"]
-            return MappingReject(
-                Reason.UNSUPPORTED_HASH, f"password hash algorithm {shown_algorithm(algorithm)!r} is not supported"
-            )
+        """map_user's _password path; RESET_FALLBACK stands for ("reset", Reason.UNSUPPORTED_HASH)."""
         mode = self._mode
+        if not supported and password is not None:
+            if mode == "auto":
+                return RESET_FALLBACK
+            if mode != "reset":
+                return unsupported_hash_reject(password["hash"]["algorithm"])
         if mode == "reset" or password is None:
             return "reset"
         if "plaintext" in password:

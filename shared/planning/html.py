@@ -94,7 +94,9 @@ def render_plan_html(doc: dict[str, Any]) -> str:
             + _bars(passwords["hash_algorithms"])
             + f"<h2>Path per user (mode: {escape(passwords['mode'])})</h2>"
             + _base(passwords["paths"], doc)
-            + _bars(passwords["paths"]),
+            + _bars(passwords["paths"])
+            + "<h2>Reset instead of rejected (hash not usable), by reason</h2>"
+            + _bars(passwords.get("reset_fallbacks", {})),
         )
     )
     parts.append(

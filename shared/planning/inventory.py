@@ -15,11 +15,14 @@ from shared.auth_methods import plan_methods
 from shared.mapping import MappingOptions, MappingReject
 from shared.passwords import is_supported
 from shared.preflight import MAX_DISPLAY_NAME, MAX_EXTENSION_ATTRIBUTES, MAX_STRING_ATTRIBUTE, is_e164
-from shared.reasons import safe_key, shown_algorithm
+from shared.reasons import Reason, safe_key, shown_algorithm
 from shared.records import LegacyUser, TargetUser
 
 # The quality label of a custom-attribute value over External ID's limit (shared/entra_limits.py: 250).
 ATTRIBUTE_TOO_LONG = f"attribute value over {MAX_STRING_ATTRIBUTE} characters"
+
+# The fast path's name for map_user's ("reset", reset_because=unsupported_hash_algorithm).
+RESET_FALLBACK = "reset:unsupported_hash_algorithm"
 
 MAX_NAMES = 200
 MAX_EXAMPLES = 50
@@ -51,6 +54,8 @@ class Inventory:
     password_kinds: Counter[str] = field(default_factory=Counter)
     hash_algorithms: Counter[str] = field(default_factory=Counter)
     password_paths: Counter[str] = field(default_factory=Counter)
+    # Valid users on the reset path although their record brings a password, by why (a reason code).
+    reset_fallbacks: Counter[str] = field(default_factory=Counter)
     mfa_methods: Counter[str] = field(default_factory=Counter)
     users_with_mfa: int = 0
     phones: Counter[str] = field(default_factory=Counter)  # verified / unverified profile phones
@@ -154,3 +159,15 @@ class Inventory:
             self.valid += 1
             self.total += 1
             self.password_paths[target.password_path] += 1
+            if target.reset_because:
+                self.reset_fallbacks[target.reset_because] += 1
+
+    def admitted(self, path: str) -> None:
+        """A valid user the fast path counted: its password path (or RESET_FALLBACK)."""
+        self.valid += 1
+        self.total += 1
+        if path == RESET_FALLBACK:
+            self.password_paths["reset"] += 1
+            self.reset_fallbacks[str(Reason.UNSUPPORTED_HASH)] += 1
+        else:
+            self.password_paths[path] += 1

@@ -69,6 +69,8 @@ def plan_document(plan: PlanResult, *, object_quota: int = OBJECT_QUOTA) -> dict
             "kinds": dict(inv.password_kinds.most_common()),
             "hash_algorithms": dict(inv.hash_algorithms.most_common()),
             "paths": dict(inv.password_paths.most_common()),
+            # users on the reset path although their record brings a password, by reason code
+            "reset_fallbacks": dict(inv.reset_fallbacks.most_common()),
             "mode": options.password_mode,
         },
         "mfa": {
@@ -245,10 +247,16 @@ def _does_not_map(plan: PlanResult) -> list[dict[str, Any]]:
                 "users": inv.identity_kinds["username"],
             }
         )
-    if inv.password_paths.get("reset"):
+    fallbacks = inv.reset_fallbacks.total()
+    if inv.password_paths.get("reset", 0) > fallbacks:
         rows.append(
-            {"feature": "no usable password: these users reset on first sign-in", "users": inv.password_paths["reset"]}
+            {
+                "feature": "no usable password: these users reset on first sign-in",
+                "users": inv.password_paths["reset"] - fallbacks,
+            }
         )
+    for reason, users in inv.reset_fallbacks.most_common():
+        rows.append({"feature": f"password hash not usable ({reason}): these users reset instead", "users": users})
     return rows
 
 

@@ -81,7 +81,7 @@ def plan_export(
     planner = FastPlanner(options, inventory)
     accepts, count = planner.accepts, planner.count
     first_sighting, claim = admission.first_sighting, admission.claim
-    password_paths = inventory.password_paths
+    admitted = inventory.admitted
 
     def observe(record: SourceRecord) -> None:
         inventory.observe(record.user, options)
@@ -110,9 +110,7 @@ def plan_export(
                 if clash is not None:
                     _reject(inventory, admission.duplicate_identity(line, legacy_id, clash))
                     continue
-                inventory.valid += 1
-                inventory.total += 1
-                password_paths[path] += 1
+                admitted(path)
                 continue
         else:
             source_item = item

@@ -102,7 +102,7 @@ async def test_triggers_carry_a_run_from_export_to_report(runtime, tmp_path: Pat
     report = json.loads((tmp_path / "runs" / "fn-run" / "report.json").read_text())
     c = report["counts"]
     assert c["total"] == c["created"] + c["already_present"] + c["rejected"] + c["failed"] == 250
-    assert emulator_stats(emulator)["users"] == c["created"] == 243
+    assert emulator_stats(emulator)["users"] == c["created"] == 244
     await parts.close()
 
 

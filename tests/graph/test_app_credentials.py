@@ -21,7 +21,7 @@ from tests.spine.test_run_against_emulator import VALID_SAMPLE_USERS, report_of
 
 APP_SECRET = "aaaaaaaa-1111-4111-8111-00000000000a"
 APP_CERT = "bbbbbbbb-2222-4222-8222-00000000000b"
-PER_APP = 60  # writes per app per (scaled) 150 s window: 243 users need several windows on two lanes
+PER_APP = 60  # writes per app per (scaled) 150 s window: 244 users need several windows on two lanes
 
 
 def client_apps(cert_pem: str) -> list[dict[str, object]]:

@@ -12,6 +12,11 @@ What each source can express (the rest of a drawn user is left out of that forma
 * cognito (import CSV): legacy id, email, username — the import header has no linked-IdP column.
 * csv, okta: legacy id, email, username — a CSV row carries no federated identity.
 * firebase: legacy id, email, federated id — Firebase accounts have no username.
+Passwords (none, a plaintext strong or too weak for Entra, a bcrypt hash, an unsupported md5-crypt
+or a malformed bcrypt hash) are written where the format carries them — jsonl, auth0 (passwordHash)
+and csv (password / passwordHash columns) — and each example draws the profile's password.mode, so an
+unsupported hash is rejected (jit, plaintext) or sent to reset (auto, reset) the same way by both;
+the users sent to reset instead of rejected are counted the same way by both too.
 Email case variants reach the admission rule only where the default profile keeps case (jsonl,
 auth0, csv); keycloak, b2c, cognito and okta lowercase emails while reading, so there the variants
 are exact repeats. Cognito and Okta turn username sign-in off by default; the test turns it on.
@@ -38,9 +43,10 @@ from shared.handlers.workflow import Workflow
 from shared.messages import PlanExport
 from shared.outcomes import RunState
 from shared.planning import plan_export
-from shared.planning.inventory import MAX_EXAMPLES
+from shared.planning.inventory import MAX_EXAMPLES, Inventory
 from shared.ports import ChunkEntry
 from shared.profiles import load_profile
+from shared.sources.hashes import from_crypt_string
 
 TENANT = "contoso.onmicrosoft.com"
 EXTENSIONS_APP = "00000000-0000-0000-0000-0000000000e1"
@@ -51,12 +57,19 @@ EMAILS = ["ann@example.com", "Ann@Example.com", "bob@example.com", "cy@example.c
 USERNAMES = ["ann", "ANN", "bob", "cy_1", "bad name!", None]
 SUBJECTS = [("google.com", "g-1"), ("google.com", "G-1"), ("facebook.com", "f-1"), None]
 
+BCRYPT = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+# (kind, value): kind "plain" is a plaintext password, "crypt" a self-describing hash string.
+PASSWORDS = [None, ("plain", "Str0ng!Passw0rd"), ("plain", "weak"), ("crypt", BCRYPT),
+             ("crypt", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"), ("crypt", "$2b$10$short")]  # fmt: skip
+MODES = ["auto", "jit", "reset", "plaintext"]
+
 user_strategy = st.fixed_dictionaries(
     {
         "legacy_id": st.sampled_from(LEGACY_IDS),
         "email": st.sampled_from(EMAILS),
         "username": st.sampled_from(USERNAMES),
         "federated": st.sampled_from(SUBJECTS),
+        "password": st.sampled_from(PASSWORDS),
     }
 )
 exports = st.lists(user_strategy, min_size=1, max_size=MAX_EXAMPLES - 10)
@@ -77,6 +90,9 @@ def _jsonl(users: list[dict[str, Any]]) -> str:
         record = _named(u, "legacyId")
         if u["federated"]:
             record["identities"] = [{"provider": u["federated"][0], "subject": u["federated"][1]}]
+        if u.get("password"):
+            kind, value = u["password"]
+            record["password"] = {"plaintext": value} if kind == "plain" else {"hash": from_crypt_string(value)}
         lines.append(json.dumps(record))
     return "\n".join(lines) + "\n"
 
@@ -89,6 +105,8 @@ def _auth0(users: list[dict[str, Any]]) -> str:
         if u["federated"]:
             provider, subject = u["federated"]
             record["identities"] = [{"provider": providers[provider], "user_id": subject, "isSocial": True}]
+        if u.get("password") and u["password"][0] == "crypt":  # an Auth0 export carries hashes, never plaintext
+            record["passwordHash"] = u["password"][1]
         lines.append(json.dumps(record))
     return "\n".join(lines) + "\n"
 
@@ -114,9 +132,12 @@ def _csv_text(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _csv(users: list[dict[str, Any]]) -> str:
-    return _csv_text(
-        ["legacyId", "email", "username"], [[u["legacy_id"], u["email"] or "", u["username"] or ""] for u in users]
-    )
+    rows = []
+    for u in users:
+        kind, value = u.get("password") or ("", "")
+        rows.append([u["legacy_id"], u["email"] or "", u["username"] or "", value if kind == "plain" else "",
+                     value if kind == "crypt" else ""])  # fmt: skip
+    return _csv_text(["legacyId", "email", "username", "password", "passwordHash"], rows)
 
 
 KEYCLOAK_PROVIDERS = {"google.com": "google", "facebook.com": "facebook"}  # the default profile maps them back
@@ -243,12 +264,17 @@ class _Telemetry:
 
 def run_verdicts(source: str, export: Path, mapping: Path) -> dict[int, str]:
     """line → "valid" or the reject code, as the run's plan stage decides."""
+    return run_plan(source, export, mapping)[0]
+
+
+def run_plan(source: str, export: Path, mapping: Path) -> tuple[dict[int, str], RunState]:
+    """run_verdicts, and the run as the plan stage saved it."""
     from shared.ports import Ports
 
-    chunks, artifacts = _Chunks(), _Artifacts()
+    chunks, artifacts, ledger = _Chunks(), _Artifacts(), _Ledger()
     ports = Ports(
         queue=None,  # type: ignore[arg-type]  # the handler returns messages, it sends none
-        ledger=_Ledger(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
         chunks=chunks,  # type: ignore[arg-type]
         exports=_Exports(),  # type: ignore[arg-type]
         artifacts=artifacts,  # type: ignore[arg-type]
@@ -263,30 +289,36 @@ def run_verdicts(source: str, export: Path, mapping: Path) -> dict[int, str]:
     for raw in artifacts.files["rejects.jsonl"].splitlines():
         reject = json.loads(raw)
         verdicts[reject["line"]] = reject["code"]
-    return verdicts
+    return verdicts, ledger.runs["r1"]
 
 
 def plan_verdicts(source: str, export: Path, mapping: Path, lines: list[int]) -> dict[int, str]:
+    return plan_once(source, export, mapping, lines)[0]
+
+
+def plan_once(source: str, export: Path, mapping: Path, lines: list[int]) -> tuple[dict[int, str], Inventory]:
+    """plan_verdicts, and the inventory `plan` reports."""
     result = plan_export(export, load_profile(source, mapping), tenant=TENANT)
     assert result.inventory.rejected <= MAX_EXAMPLES  # every reject is listed
     verdicts = {line: "valid" for line in lines}
     for reject in result.inventory.rejects:
         verdicts[reject["line"]] = reject["reason"]
-    return verdicts
+    return verdicts, result.inventory
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(users=exports)
-def test_plan_calls_valid_exactly_what_the_run_admits(users: list[dict[str, Any]], tmp_path: Path) -> None:
+@given(users=exports, mode=st.sampled_from(MODES))
+def test_plan_calls_valid_exactly_what_the_run_admits(users: list[dict[str, Any]], mode: str, tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
-    mapping.write_text(FEDERATED_ON)
+    mapping.write_text(FEDERATED_ON + f'[password]\nmode = "{mode}"\n')
     for source, write in FORMATS:
         export = tmp_path / f"export-{source}{write.__name__}"
         export.write_text(write(users))
-        run = run_verdicts(source, export, mapping)
-        plan = plan_verdicts(source, export, mapping, sorted(run))
+        run, state = run_plan(source, export, mapping)
+        plan, inventory = plan_once(source, export, mapping, sorted(run))
         assert len(run) == len(users), source
         assert plan == run, source
+        assert dict(inventory.reset_fallbacks) == state.reset_fallbacks, source
 
 
 def test_a_rejected_user_leaves_its_email_free_for_a_later_one(tmp_path: Path) -> None:
@@ -305,3 +337,34 @@ def test_a_rejected_user_leaves_its_email_free_for_a_later_one(tmp_path: Path) -
         assert plan_verdicts(source, export, mapping, sorted(run)) == run, source
         if source != "firebase":  # firebase exports carry no username
             assert [run[line] for line in sorted(run)] == ["valid", "duplicate_identity", "valid"], source
+
+
+def test_an_unsupported_hash_resets_under_auto_and_reset_and_is_rejected_under_jit(tmp_path: Path) -> None:
+    """md5-crypt and a malformed bcrypt can't be verified at sign-in: auto and reset create the user on the
+    reset path (counted as a fallback under auto), jit and plaintext reject it; plan and run agree."""
+    users = [
+        {"legacy_id": "1", "email": "a@example.com", "username": None, "federated": None,
+         "password": ("crypt", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/")},
+        {"legacy_id": "2", "email": "b@example.com", "username": None, "federated": None,
+         "password": ("crypt", "$2b$10$short")},
+        {"legacy_id": "3", "email": "c@example.com", "username": None, "federated": None,
+         "password": ("crypt", BCRYPT)},
+    ]  # fmt: skip
+    expected = {
+        "auto": (["valid", "valid", "valid"], {"unsupported_hash_algorithm": 2}, {"reset": 2, "jit": 1}),
+        "reset": (["valid", "valid", "valid"], {}, {"reset": 3}),
+        "jit": (["unsupported_hash_algorithm", "unsupported_hash_algorithm", "valid"], {}, {"jit": 1}),
+        "plaintext": (["unsupported_hash_algorithm", "unsupported_hash_algorithm", "missing_field"], {}, {}),
+    }
+    for mode, (verdicts, fallbacks, paths) in expected.items():
+        mapping = tmp_path / f"mapping-{mode}.toml"
+        mapping.write_text(f'[password]\nmode = "{mode}"\n')
+        for source, write in [("jsonl", _jsonl), ("auth0", _auth0), ("csv", _csv)]:
+            export = tmp_path / f"export-{mode}-{source}"
+            export.write_text(write(users))
+            run, state = run_plan(source, export, mapping)
+            plan, inventory = plan_once(source, export, mapping, sorted(run))
+            assert [run[line] for line in sorted(run)] == verdicts, (mode, source)
+            assert plan == run, (mode, source)
+            assert dict(inventory.reset_fallbacks) == state.reset_fallbacks == fallbacks, (mode, source)
+            assert dict(inventory.password_paths) == paths, (mode, source)
