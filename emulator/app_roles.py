@@ -22,6 +22,7 @@ from typing import Any
 
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
+from emulator.directory_info import all_service_principals
 from emulator.errors import GraphError, bad_request, not_found
 from emulator.state import utc_now_iso
 
@@ -65,14 +66,18 @@ def create_service_principal(tenant: EmulatedTenant, ctx: RequestContext) -> Rep
     return Reply(201, _entity(ctx, sp), {"Location": f"{ctx.base_url}/servicePrincipals/{sp['id']}"})
 
 
-def _find_service_principal(tenant: EmulatedTenant, key: str) -> dict[str, Any]:
-    sps = tenant.state.service_principals
+def find_service_principal(tenant: EmulatedTenant, key: str) -> dict[str, Any] | None:
+    """A service principal by id or by the alternate key `(appId='…')`, Microsoft Graph's own included."""
     match = _APP_ID_KEY.match(key)
-    if match is not None:
-        app_id = match.group(1).replace("''", "'").lower()
-        found = next((sp for sp in sps.values() if sp["appId"].lower() == app_id), None)
-    else:
-        found = sps.get(key)
+    app_id = match.group(1).replace("''", "'").lower() if match is not None else None
+    for sp in all_service_principals(tenant):
+        if (app_id is not None and sp["appId"].lower() == app_id) or sp["id"] == key:
+            return sp
+    return None
+
+
+def _find_service_principal(tenant: EmulatedTenant, key: str) -> dict[str, Any]:
+    found = find_service_principal(tenant, key)
     if found is None:
         raise not_found(key)
     return found
@@ -89,7 +94,7 @@ def grant_to_user(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) ->
             raise bad_request(f"Property '{name}' is required.")
     if str(principal_id).lower() != user.id.lower():
         raise bad_request("The principalId must be the id of the user the assignment is created for.")
-    sp = tenant.state.service_principals.get(str(resource_id))
+    sp = find_service_principal(tenant, str(resource_id))
     if sp is None:
         raise not_found(str(resource_id))
     role_ids = {str(r.get("id")).lower() for r in sp.get("appRoles") or [] if r.get("isEnabled", True)}

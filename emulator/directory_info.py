@@ -18,7 +18,7 @@ from typing import Any
 
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
-from emulator.errors import GraphError, bad_request, not_found
+from emulator.errors import GraphError, bad_request
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_SP_ID = "4d0c1a8e-5b6f-4e2d-9c3a-7f8e9d0a1b2c"
@@ -31,6 +31,7 @@ APP_ROLE_IDS = {
     "Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
     "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
     "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
+    "CustomAuthenticationExtension.Receive.Payload": "214e810f-fda8-4fd7-a475-29461495eb00",
 }
 _USERS_READ = ("User.Read.All", "User.ReadWrite.All")
 _APPS_READ = ("Application.Read.All", "Application.ReadWrite.OwnedBy", "Application.ReadWrite.All")
@@ -86,9 +87,19 @@ def _client_sps(tenant: EmulatedTenant) -> list[dict[str, Any]]:
              "appRoles": []} for a in tenant.config.client_apps]  # fmt: skip
 
 
+def all_service_principals(tenant: EmulatedTenant) -> list[dict[str, Any]]:
+    """The Graph and migration-app principals, then those created with POST /servicePrincipals (app_roles.py),
+    whose appRoles are their application's (an app role added later reaches its service principal)."""
+    apps = {a["appId"].lower(): a for a in tenant.state.applications.values()}
+    made = [
+        {**sp, "appRoles": list((apps.get(sp["appId"].lower()) or sp).get("appRoles") or [])}
+        for sp in tenant.state.service_principals.values()
+    ]
+    return [_graph_sp(), *_client_sps(tenant), *made]
+
+
 def list_service_principals(tenant: EmulatedTenant, ctx: RequestContext) -> Reply:
-    # The Graph and migration-app principals, then those created with POST /servicePrincipals (app_roles.py).
-    principals = [_graph_sp(), *_client_sps(tenant), *tenant.state.service_principals.values()]
+    principals = all_service_principals(tenant)
     expression = ctx.query.get("filter")
     if expression:
         name, _, value = expression.partition(" eq ")
@@ -99,10 +110,11 @@ def list_service_principals(tenant: EmulatedTenant, ctx: RequestContext) -> Repl
     return Reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#servicePrincipals", "value": principals})
 
 
-def list_app_role_assignments(tenant: EmulatedTenant, ctx: RequestContext, sp_id: str) -> Reply:
+def list_app_role_assignments(tenant: EmulatedTenant, ctx: RequestContext, sp_id: str) -> Reply | None:
+    """A migration app's permissions from the emulator's config; None for other principals (app_consent.py)."""
     app = next((a for a in tenant.config.client_apps if _sp_id(a.client_id) == sp_id), None)
     if app is None:
-        raise not_found(sp_id)
+        return None
     assignments = [
         {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ara:{sp_id}:{name}")), "appRoleId": APP_ROLE_IDS[name],
          "principalId": sp_id, "principalType": "ServicePrincipal", "resourceId": GRAPH_SP_ID,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator import (
+    app_consent,
     app_registrations,
     app_roles,
     applications,
@@ -93,7 +94,11 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
     info = route_directory_info(tenant, ctx, parts)
     if info is not None:
         return info
-    membership = route_groups(tenant, ctx, parts) or app_roles.route_service_principals(tenant, ctx, parts)
+    membership = (
+        route_groups(tenant, ctx, parts)
+        or app_consent.route_consent(tenant, ctx, parts)
+        or app_roles.route_service_principals(tenant, ctx, parts)
+    )
     if membership is not None:
         return membership
     setup = tenant_setup.route_tenant_setup(tenant, ctx, parts)

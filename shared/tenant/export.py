@@ -1,5 +1,6 @@
 """`tenant export`: today's configuration as tenant.toml text, so that planning it against the same tenant
-shows no change. Reads only; touches only what carries our tag or marker (apps, the JIT wiring, the user flow),
+shows no change. Reads only; touches only what carries our tag or marker (apps, the JIT wiring and whether its
+admin consent is granted, the user flow),
 plus the tenant-wide settings tenant.toml declares (extension properties of the b2c-extensions-app, identity
 providers, default branding texts, email / SMS method states). Secrets are never readable through Graph: each
 provider's secret is written as an `env:` reference to fill in. The banner logo is not exported (a stream).
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 from shared.tenant import desired as d
+from shared.tenant.consent import consent_granted
 from shared.tenant.graph import TenantGraph
 
 _IDP_SECRET_REF = {
@@ -126,6 +128,7 @@ async def _jit(graph: TenantGraph, app: dict[str, Any] | None, key_of: dict[str,
             "display_name": app.get("displayName"),
             "timeout_ms": client.get("timeoutInMilliseconds"),
             "max_retries": client.get("maximumRetries"),
+            "admin_consent": await consent_granted(graph, str(app.get("appId"))),
         },
     )
 

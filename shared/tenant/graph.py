@@ -10,6 +10,7 @@ client whose base URL is `/beta` (`BETA_KINDS`). Errors raise TenantGraphError w
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from kiota_abstractions.serialization import Parsable
 from kiota_serialization_json.json_parse_node import JsonParseNode
 from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
 from msgraph.generated.applications.item.application_item_request_builder import ApplicationItemRequestBuilder
+from msgraph.generated.models.app_role_assignment import AppRoleAssignment
 from msgraph.generated.models.application import Application
 from msgraph.generated.models.authentication_condition_application import AuthenticationConditionApplication
 from msgraph.generated.models.authentication_event_listener import AuthenticationEventListener
@@ -31,6 +33,8 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.oidc_identity_provider import OidcIdentityProvider
 from msgraph.generated.models.oidc_response_type import OidcResponseType
 from msgraph.generated.models.organizational_branding import OrganizationalBranding
+from msgraph.generated.models.service_principal import ServicePrincipal
+from msgraph.generated.service_principals.service_principals_request_builder import ServicePrincipalsRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
 BETA_KINDS = frozenset({"customAuthenticationExtensions", "authenticationEventListeners"})
@@ -157,6 +161,43 @@ class TenantGraph:
         model = to_model(body, ExtensionProperty)
         builder = self.v1.applications.by_application_id(app_object_id).extension_properties
         await _call("POST extensionProperties", lambda: builder.post(model))
+
+    # ---- service principals and admin consent (app role assignments) --------------------------
+    async def service_principal(self, app_id: str) -> dict[str, Any] | None:
+        """The service principal of `app_id` in this tenant (`$filter=appId eq`), or None."""
+        query = ServicePrincipalsRequestBuilder.ServicePrincipalsRequestBuilderGetQueryParameters(
+            filter=f"appId eq '{app_id}'"
+        )
+        page = await _call(
+            "GET servicePrincipals",
+            lambda: self.v1.service_principals.get(request_configuration=RequestConfiguration(query_parameters=query)),
+        )
+        found = page.value if page and page.value else []
+        return to_json(found[0]) if found else None
+
+    async def create_service_principal(self, app_id: str, tags: list[str]) -> dict[str, Any]:
+        model = ServicePrincipal(app_id=app_id, tags=tags)
+        return to_json(await _call("POST servicePrincipals", lambda: self.v1.service_principals.post(model)))
+
+    async def delete_service_principal(self, sp_id: str) -> None:
+        item = self.v1.service_principals.by_service_principal_id(sp_id)
+        await _call(f"DELETE servicePrincipals/{sp_id}", item.delete)
+
+    async def app_role_assignments(self, sp_id: str) -> list[dict[str, Any]]:
+        """The app roles granted to this service principal (its application permissions)."""
+        builder = self.v1.service_principals.by_service_principal_id(sp_id).app_role_assignments
+        page = await _call("GET appRoleAssignments", builder.get)
+        return [to_json(a) for a in (page.value if page and page.value else [])]
+
+    async def grant_app_role(self, resource_sp_id: str, principal_sp_id: str, app_role_id: str) -> None:
+        """Admin consent to an application permission: POST /servicePrincipals/{resource}/appRoleAssignedTo."""
+        model = AppRoleAssignment(
+            principal_id=uuid.UUID(principal_sp_id),
+            resource_id=uuid.UUID(resource_sp_id),
+            app_role_id=uuid.UUID(app_role_id),
+        )
+        builder = self.v1.service_principals.by_service_principal_id(resource_sp_id).app_role_assigned_to
+        await _call("POST appRoleAssignedTo", lambda: builder.post(model))
 
     # ---- the user flow's applications ---------------------------------------------------------
     def _flow_apps(self, flow_id: str) -> Any:

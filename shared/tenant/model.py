@@ -149,6 +149,9 @@ class Jit(_Section):
     display_name: str = "ciam-migrate JIT extension"
     timeout_ms: int = Field(default=2000, ge=200, le=2000)
     max_retries: int = Field(default=1, ge=0, le=1)
+    # Grant the extension app CustomAuthenticationExtension.Receive.Payload (admin consent) in apply; false when
+    # the identity running apply may not grant Microsoft Graph application permissions (an admin does it once).
+    admin_consent: bool = True
 
     @field_validator("endpoint")
     @classmethod

@@ -6,6 +6,7 @@ object is matched by our tag or marker (apps: tags; custom extension and user fl
 the fields we declare, and written only when they differ, so a second apply sends no write. Nothing is deleted
 unless `prune`, and prune only deletes objects carrying our tag/marker (identity providers and extension
 properties carry none and are never deleted). Secrets are resolved only for a create and never compared.
+Every app registered gets its service principal, and the JIT extension app admin consent (consent.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shared.tenant import desired as d
+from shared.tenant.consent import PLANNED, ServicePrincipals
 from shared.tenant.graph import MODELS, TenantGraph, to_json, to_model
 from shared.tenant.model import TenantFile
 from shared.tenant.secrets import SecretResolver
 
 Action = Literal["create", "update", "unchanged", "delete"]
-PLANNED = "<new>"  # an id that only exists once apply has created the object
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def differing(actual: dict[str, Any], wanted: dict[str, Any], ignore: tuple[str,
     return tuple(k for k in wanted if k not in ignore and k != "@odata.type" and not covers(actual.get(k), wanted[k]))
 
 
-class Reconciler:
+class Reconciler(ServicePrincipals):
     def __init__(
         self,
         graph: TenantGraph,
@@ -104,6 +105,7 @@ class Reconciler:
         for app in self.tenant.apps:
             found = await self._object("applications", "application", app.key, managed.get(app.key), d.app_body(app))
             self.out.app_ids[app.key] = found.get("appId", PLANNED)
+            await self._service_principal(app.key, found)  # app roles are assigned through it (docs/groups.md)
         extension_id = await self._jit(managed.get(d.JIT_APP_KEY), full_names)
         idp_ids = await self._identity_providers()
         await self._user_flow(full_names, idp_ids)
@@ -204,6 +206,9 @@ class Reconciler:
                 )
             if not same and self.apply:
                 await self.graph.update("applications", app["id"], {"identifierUris": [audience], **keys})
+        principal = await self._service_principal(d.JIT_APP_KEY, app)
+        if jit.admin_consent:
+            await self._admin_consent(principal)
         extension = await self._object(
             "customAuthenticationExtensions",
             "custom authentication extension",
@@ -332,6 +337,11 @@ class Reconciler:
         keep_apps = {a.key for a in self.tenant.apps} | ({d.JIT_APP_KEY} if self.tenant.jit else set())
         for key, app in managed.items():
             if key not in keep_apps:
+                principal = await self.graph.service_principal(str(app.get("appId")))
+                if principal is not None:  # its grants and assignments go with it
+                    self._note("service principal", key, "delete")
+                    if self.apply:
+                        await self.graph.delete_service_principal(principal["id"])
                 await self._delete("applications", "application", key, app["id"])
 
     async def _delete(self, kind: str, label: str, name: str, object_id: str) -> None:

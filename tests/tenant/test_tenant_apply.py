@@ -28,9 +28,13 @@ def test_second_apply_changes_nothing_and_sends_no_write(start_emulator: Any) ->
     assert written >= 20  # 5 extension properties, 3 apps, JIT wiring, 4 providers, flow, branding, MFA
     assert "0 changes applied" not in first.output
 
+    consent = "admin consent: jit-extension: Microsoft Graph CustomAuthenticationExtension.Receive.Payload"
+    assert f"+ create    {consent}" in first.output
+
     second = tenant_cli(handle, "apply", str(SAMPLE), env=SECRETS)
     assert second.exit_code == 0, second.output
     assert "0 changes applied: 0 create, 0 update, 0 delete" in second.output
+    assert "= unchanged admin consent: jit-extension" in second.output
     assert emulator_writes(handle) == written
     _no_secret_in(first.output + second.output)
 
@@ -58,6 +62,13 @@ def test_apply_creates_what_the_file_declares(start_emulator: Any) -> None:
     assert jit_app["requiredResourceAccess"][0]["resourceAccess"] == [
         {"id": "214e810f-fda8-4fd7-a475-29461495eb00", "type": "Role"}
     ]
+    # Every app has its service principal; the extension app's holds Graph's Receive.Payload (admin consent).
+    principals = {sp["appId"]: sp for sp in tenant.state.service_principals.values()}
+    apps = {a["appId"]: a for a in tenant.state.applications.values() if "ciam-migrate:managed" in a.get("tags", [])}
+    assert set(principals) == set(apps)
+    (grant,) = tenant.state.app_role_assignments[principals[jit_app["appId"]]["id"]]
+    assert (grant["appRoleId"], grant["resourceDisplayName"], grant["principalType"]) == (
+        "214e810f-fda8-4fd7-a475-29461495eb00", "Microsoft Graph", "ServicePrincipal")  # fmt: skip
     # The secrets reached Graph (resolved from the environment) and nothing else did.
     setup = tenant.setup
     assert setup.identity_providers["Google-OAUTH"]["clientSecret"] == SECRETS["GOOGLE_CLIENT_SECRET"]
@@ -75,6 +86,7 @@ def test_export_round_trips_to_no_change(start_emulator: Any, tmp_path: Path) ->
     exported = tenant_cli(handle, "export")
     assert exported.exit_code == 0, exported.output
     _no_secret_in(exported.output)
+    assert "admin_consent = true" in exported.output
     file = tmp_path / "tenant.toml"
     file.write_text(exported.output, encoding="utf-8")
     writes = emulator_writes(handle)
@@ -143,3 +155,35 @@ def test_plan_and_apply_mark_beta_endpoints(start_emulator: Any, command: str) -
     assert "authentication event listener: onPasswordSubmit [beta]" in result.output
     assert "application: shop-web [beta]" not in result.output
     _no_secret_in(result.output)
+
+
+def test_admin_consent_off_then_on_grants_once_and_export_says_which(start_emulator: Any, tmp_path: Path) -> None:
+    handle: EmulatorHandle = start_emulator()
+    file = tmp_path / "tenant.toml"
+    text = SAMPLE.read_text(encoding="utf-8").replace("max_retries = 1\n", "max_retries = 1\nadmin_consent = false\n")
+    file.write_text(text.replace('"tenant/', f'"{SAMPLE.parent}/tenant/').replace(
+        '"csv/mapping.toml"', f'"{SAMPLE.parent}/csv/mapping.toml"'), encoding="utf-8")  # fmt: skip
+    off = tenant_cli(handle, "apply", str(file), env=SECRETS)
+    assert off.exit_code == 0, off.output
+    assert "admin consent" not in off.output and not handle.server.tenant.state.app_role_assignments
+    exported = tenant_cli(handle, "export").output
+    assert "admin_consent = false" in exported  # the tenant as it is: no grant
+    writes = emulator_writes(handle)
+    on = tenant_cli(handle, "apply", str(SAMPLE), env=SECRETS)  # the sample leaves it on (the default)
+    assert "1 changes applied: 1 create, 0 update, 0 delete" in on.output, on.output
+    assert emulator_writes(handle) == writes + 1  # one POST appRoleAssignedTo, nothing else
+    assert "admin_consent = true" in tenant_cli(handle, "export").output
+
+
+def test_prune_removes_the_jit_wiring_with_its_service_principal_and_grant(start_emulator: Any, tmp_path: Path) -> None:
+    handle: EmulatorHandle = start_emulator()
+    assert tenant_cli(handle, "apply", str(SAMPLE), env=SECRETS).exit_code == 0
+    file = tmp_path / "tenant.toml"
+    file.write_text(SMALL, encoding="utf-8")
+    plan = tenant_cli(handle, "plan", str(file), "--prune")
+    assert "- delete    service principal: jit-extension" in plan.output, plan.output
+    assert tenant_cli(handle, "apply", str(file), "--prune").exit_code == 0
+    state = handle.server.tenant.state
+    assert not any("ciam-migrate:key:jit-extension" in sp.get("tags", []) for sp in state.service_principals.values())
+    assert not any(state.app_role_assignments.values())  # the grant went with the service principal
+    assert "0 changes to apply" in tenant_cli(handle, "plan", str(file), "--prune").output
