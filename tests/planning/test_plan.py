@@ -136,14 +136,28 @@ def test_no_secret_reaches_the_plan(tmp_path: Path) -> None:
             assert all(secret not in text for text in texts)
 
 
-def test_estimate_follows_the_write_quotas() -> None:
+def test_estimate_follows_the_write_quotas_as_the_runs_budget_paces_them() -> None:
     one = estimate_import(300_000, 0, apps=1)
-    assert one.rate == 20 and one.seconds == 15_000
-    three = estimate_import(300_000, 0, apps=3)
-    assert three.rate == 60 and three.limited_by == "tenant"
-    assert estimate_import(300_000, 0, apps=6).seconds == three.seconds  # the tenant caps it
+    # 3,000 writes / 150 s, 2 % under it (WriteQuota.headroom) less the bucket's 40, spread over the window plus a
+    # lease's 2 s (QUOTA_LEASE_S), the first 40 at once — what the shared bucket grants, not the bare quota
+    assert one.per_app_rate == 20 and one.rate == pytest.approx(2_900 / 152)
+    assert one.seconds == pytest.approx((300_000 - 40) / (2_900 / 152))
+    assert estimate_import(300_000, 0, apps=1, lease_s=0).rate == pytest.approx(2_900 / 150)  # ThrottleBudget's
+    four = estimate_import(300_000, 0, apps=4)
+    assert four.limited_by == "tenant" and four.rate == pytest.approx((18_000 * 0.98 - 40) / 302)
+    assert estimate_import(300_000, 0, apps=6).seconds == four.seconds  # the tenant caps it
+    assert estimate_import(300_000, 0, apps=3).limited_by == "app registrations"  # 3 × 19.08 < 58.28
     doc = plan("auth0", SAMPLES / "auth0" / "users.ndjson", apps=2)
-    assert doc["estimate"]["apps"] == 2 and doc["estimate"]["writes_per_second"] == 40
+    assert doc["estimate"]["apps"] == 2 and doc["estimate"]["writes_per_second"] == round(2 * 2_900 / 152, 2)
+
+
+def test_estimate_counts_batch_requests_20_writes_each_and_lone_writes_one_each() -> None:
+    estimate = estimate_import(1_001, 2, 1, {"mfa methods": 41, "group memberships": 20, "groups created": 3})
+
+    assert estimate.requests_by_kind == {
+        "users": 51, "extension properties": 2, "mfa methods": 3, "group memberships": 1, "groups created": 3,
+    }  # fmt: skip
+    assert estimate.as_dict()["requests"] == 60
 
 
 def test_html_escapes_names_from_the_export(tmp_path: Path) -> None:

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 AMBIGUOUS = frozenset({500, 502, 504})
 ACCESS_DENIED = frozenset({401, 403})
+# concepts/throttling.md: with throttled items "the batch itself fails with a status code of 424"; json-batching.md:
+# a parseable batch answers 200. Whichever Graph sends, an envelope 424 hides which items ran: read back.
+FAILED_DEPENDENCY = 424
 PERMISSION = "UserAuthenticationMethod.ReadWrite.All"
 ERROR_MAP: dict[str, Any] = {"XXX": ODataError}
 _SEGMENT: dict[MethodKind, str] = {"phone": "phoneMethods", "email": "emailMethods"}
@@ -146,6 +149,8 @@ class AuthMethods:
         except ClientAuthenticationError as exc:
             raise GraphAccessDenied(self.app_id, None, type(exc).__name__) from None
         except APIError as exc:
+            if exc.response_status_code == FAILED_DEPENDENCY:  # some items throttled, the others may have committed
+                return [MethodAnswer(status="ambiguous", error_code="HTTP424")] * len(posts)
             answer = _api_answer(exc, self.app_id)  # the envelope's status stands for every item
             if answer.status == "throttled":
                 self.budget.block_for(answer.retry_after or 2.0)
