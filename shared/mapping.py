@@ -10,6 +10,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -55,7 +56,7 @@ class MappingOptions:
     def extension_name(self, name: str) -> str:
         return f"extension_{self.extensions_app_id.replace('-', '')}_{name}"
 
-    @property
+    @cached_property
     def reserved_names(self) -> frozenset[str]:
         """Extension names the product writes itself: no export attribute may land on them."""
         names = {self.flag_attribute.lower()}
@@ -89,6 +90,25 @@ def _random_password() -> str:
     )
 
 
+Identity = tuple[Literal["emailAddress", "userName", "federated"], str, str]  # (signInType, issuer, issuerAssignedId)
+
+
+@dataclass(frozen=True, slots=True)
+class Admissible:
+    """What map_user decided for a record it accepts, before any TargetUser is built.
+
+    Admission and planning need no more than this (the sign-in names, the password path); map_user
+    builds the TargetUser from it. `identities` are as the TargetUser will hold them.
+    """
+
+    identities: list[Identity]
+    password_path: PasswordPath
+    display_name: str
+    phone: str | None
+    # Why the user resets although the record brings a password (a reason code: the hash can't be verified).
+    reset_because: Reason | None = None
+
+
 def _display_name(user: LegacyUser) -> str:
     if user.display_name:
         return user.display_name[:MAX_DISPLAY_NAME]
@@ -100,30 +120,24 @@ def _display_name(user: LegacyUser) -> str:
     return (user.username or user.legacy_id)[:MAX_DISPLAY_NAME]
 
 
-def _identities(user: LegacyUser, options: MappingOptions) -> list[ObjectIdentity] | MappingReject:
-    identities: list[ObjectIdentity] = []
+def _identities(user: LegacyUser, options: MappingOptions) -> list[Identity] | MappingReject:
+    identities: list[Identity] = []
     if user.email:
         problem = check_email(user.email)
         if problem:
             return MappingReject(*problem)
-        identities.append(
-            ObjectIdentity(sign_in_type="emailAddress", issuer=options.tenant, issuer_assigned_id=user.email.lower())
-        )
+        identities.append(("emailAddress", options.tenant, user.email.lower()))
     if user.username:
         problem = check_username(user.username)
         if problem:
             return MappingReject(*problem)
-        identities.append(
-            ObjectIdentity(sign_in_type="userName", issuer=options.tenant, issuer_assigned_id=user.username)
-        )
+        identities.append(("userName", options.tenant, user.username))
     if options.create_federated:
         for link in user.identities:
             problem = check_federated(link.provider, link.subject)
             if problem:
                 return MappingReject(*problem)
-            identities.append(
-                ObjectIdentity(sign_in_type="federated", issuer=link.provider, issuer_assigned_id=link.subject)
-            )
+            identities.append(("federated", link.provider, link.subject))
     if not identities:
         if user.identities and not options.create_federated:
             return MappingReject(Reason.FEDERATED_NOT_ENABLED, "only federated identities, and creating them is off")
@@ -140,30 +154,31 @@ def unsupported_hash_reject(algorithm: str) -> MappingReject:
     )
 
 
-def _password(
-    user: LegacyUser, options: MappingOptions, _random_password: Callable[[], str] = _random_password
-) -> tuple[str, Literal["plaintext", "jit", "reset"], Reason | None] | MappingReject:
-    """(password, path, why the user resets although the record brings a password), or a rejection."""
+PasswordPath = Literal["plaintext", "jit", "reset"]
+
+
+def _password_path(user: LegacyUser, options: MappingOptions) -> tuple[PasswordPath, Reason | None] | MappingReject:
+    """(path, why the user resets although the record brings a password), or a rejection. The password
+    sent is the plaintext on the "plaintext" path, else a random one."""
     password = user.password
     if password is not None and password.hash is not None and not is_supported(password.hash):
         if options.password_mode == "auto":  # a fallback exists: the user resets instead of being dropped
-            return _random_password(), "reset", Reason.UNSUPPORTED_HASH
+            return "reset", Reason.UNSUPPORTED_HASH
         if options.password_mode != "reset":
             return unsupported_hash_reject(password.hash.algorithm)
     if options.password_mode == "reset" or password is None:
-        return _random_password(), "reset", None
+        return "reset", None
     if password.plaintext is not None:
-        plain = password.plaintext.get_secret_value()
-        problem = check_password(plain)
+        problem = check_password(password.plaintext.get_secret_value())
         if problem is None and options.password_mode in ("auto", "plaintext"):
-            return plain, "plaintext", None
+            return "plaintext", None
         if problem is not None and options.password_mode == "plaintext":
             return MappingReject(*problem)
         # Entra can't take it as it is: the user keeps it through JIT (UpdatePassword asks for a new one).
-        return _random_password(), "jit", None
+        return "jit", None
     if options.password_mode == "plaintext":
         return MappingReject(Reason.MISSING_FIELD, "password mode is plaintext but the record has only a hash")
-    return _random_password(), "jit", None
+    return "jit", None
 
 
 def attribute_problem(name: str, target: str, value: Any, options: MappingOptions) -> Problem | None:
@@ -177,34 +192,32 @@ def attribute_problem(name: str, target: str, value: Any, options: MappingOption
     return problem
 
 
-def _extension_attributes(user: LegacyUser, options: MappingOptions) -> dict[str, Any] | MappingReject:
-    values: dict[str, Any] = {}
+def _attributes_problem(user: LegacyUser, options: MappingOptions) -> MappingReject | None:
+    """Why the record's custom attributes can't be written: the first attribute refused, or too many."""
+    renames = options.attribute_renames
     for name, value in user.attributes.items():
-        target = options.attribute_renames.get(name, name)
-        problem = attribute_problem(name, target, value, options)
+        problem = attribute_problem(name, renames.get(name, name), value, options)
         if problem:
             return MappingReject(*problem)
-        values[options.extension_name(target)] = value
-    if options.legacy_id_attribute:
-        values[options.extension_name(options.legacy_id_attribute)] = user.legacy_id[:256]
-    if len(values) + 1 > MAX_EXTENSION_ATTRIBUTES:
+    # One extension value per distinct target name, the legacy id's, and the flag: Graph's limit counts them all.
+    targets = len({renames.get(name, name) for name in user.attributes}) if renames else len(user.attributes)
+    if targets + (1 if options.legacy_id_attribute else 0) + 1 > MAX_EXTENSION_ATTRIBUTES:
         return MappingReject(Reason.TOO_MANY_ATTRIBUTES, f"more than {MAX_EXTENSION_ATTRIBUTES} custom attributes")
-    return values
+    return None
 
 
-def map_user(
-    user: LegacyUser, options: MappingOptions, *, random_password: Callable[[], str] = _random_password
-) -> TargetUser | MappingReject:
-    """`random_password` makes the stand-in password; planning passes a constant one (nothing is sent)."""
+def decide(user: LegacyUser, options: MappingOptions) -> Admissible | MappingReject:
+    """map_user's verdict on a record, without building the TargetUser: the one mapping rule."""
     identities = _identities(user, options)
     if isinstance(identities, MappingReject):
         return identities
-    password = _password(user, options, random_password)
+    password = _password_path(user, options)
     if isinstance(password, MappingReject):
         return password
-    extensions = _extension_attributes(user, options)
-    if isinstance(extensions, MappingReject):
-        return extensions
+    if user.attributes:
+        reject = _attributes_problem(user, options)
+        if reject is not None:
+            return reject
     display_name = _display_name(user)  # truncated to its maximum; the other properties are refused when over
     phone = user.phone if user.phone and is_e164(user.phone) else None
     properties = {"displayName": display_name, "givenName": user.given_name, "surname": user.surname,
@@ -212,23 +225,56 @@ def map_user(
     problem = check_user_properties(properties)
     if problem:
         return MappingReject(*problem)
-    secret, path, reset_because = password
+    path, reset_because = password
+    return Admissible(identities, path, display_name, phone, reset_because)
+
+
+def target_user(
+    user: LegacyUser,
+    decision: Admissible,
+    options: MappingOptions,
+    *,
+    random_password: Callable[[], str] = _random_password,
+) -> TargetUser:
+    """The TargetUser `decide` accepted the record as."""
+    extensions: dict[str, Any] = {}
+    renames = options.attribute_renames
+    for name, value in user.attributes.items():
+        extensions[options.extension_name(renames.get(name, name))] = value
+    if options.legacy_id_attribute:
+        extensions[options.extension_name(options.legacy_id_attribute)] = user.legacy_id[:256]
+    path = decision.password_path
     extensions[options.extension_name(options.flag_attribute)] = path == "jit"
+    plaintext = user.password.plaintext if user.password is not None else None
+    secret = plaintext.get_secret_value() if path == "plaintext" and plaintext is not None else random_password()
     return TargetUser(
         legacy_id=user.legacy_id,
-        display_name=display_name,
+        display_name=decision.display_name,
         mail=user.email.lower() if user.email else None,
         given_name=user.given_name,
         surname=user.surname,
-        mobile_phone=phone,
+        mobile_phone=decision.phone,
         account_enabled=not user.disabled,
-        identities=identities,
+        identities=[
+            ObjectIdentity(sign_in_type=kind, issuer=issuer, issuer_assigned_id=assigned)
+            for kind, issuer, assigned in decision.identities
+        ],
         password=SecretStr(secret),
         password_path=path,
-        reset_because=reset_because,
+        reset_because=decision.reset_because,
         force_change_password=False,
         extension_attributes=extensions,
     )
+
+
+def map_user(
+    user: LegacyUser, options: MappingOptions, *, random_password: Callable[[], str] = _random_password
+) -> TargetUser | MappingReject:
+    """`random_password` makes the stand-in password; planning passes a constant one (nothing is sent)."""
+    decision = decide(user, options)
+    if isinstance(decision, MappingReject):
+        return decision
+    return target_user(user, decision, options, random_password=random_password)
 
 
 def extension_properties_for(users_attributes: dict[str, Any], options: MappingOptions) -> dict[str, str]:

@@ -4,9 +4,11 @@ Records are admitted by shared/planning/admission.py, the rule `ciam-migrate pla
 In: PlanExport; the export is a file (ExportStore), or a live directory the LegacyUsers port reads
 (a B2C tenant named by its Graph URL). Out: one ImportChunk per chunk (deterministic ids `run:import:cNNNNNN`) and an
 ExportPlanned for the tracker. Every input record ends in exactly one chunk or in rejects.jsonl.
-The export is read twice: first for the attribute types over all of it (shared/planning/attribute_types.py),
-then to admit and chunk. Idempotent: a redelivery re-plans from the start and overwrites the same chunks
-and rejects file.
+The export is read once, admitting and chunking as it goes, while every custom attribute keeps one
+dataType; an export that mixes them is planned again from the start, attribute types first over all of
+it (shared/planning/attribute_types.py), then admitted and chunked (chunk ids from c000000 again, so the
+first attempt's chunks are overwritten; ones past the final count are named by no ImportChunk).
+Idempotent: a redelivery re-plans from the start and overwrites the same chunks and rejects file.
 An unreadable export raises UnreadableExport before any ImportChunk is emitted.
 With `wave`, only the users the ledger's wave plan places in that wave are admitted; the others are
 counted as `other_wave` (neither chunked nor rejected). Records the reader cannot read belong to wave 1.
@@ -17,29 +19,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.handlers.options import resolve_options
 from shared.handlers.workflow import Workflow
-from shared.mapping import extension_properties_for
+from shared.mapping import MappingOptions, extension_properties_for
 from shared.messages import Envelope, ExportPlanned, ImportChunk, PlanExport, envelope_id
 from shared.outcomes import RunState
 from shared.planning.admission import Admission
-from shared.planning.attribute_types import AttributeTypes
+from shared.planning.attribute_types import AttributeTypes, MixedAttributeTypes
 from shared.ports import Ports
 from shared.records import RejectedRecord, SourceRecord
 from shared.sources import SourceItem, SourceOptions, UnmappedFeatures, get_reader
 from shared.waves import WavePlan, WaveRuleError
 
 logger = logging.getLogger(__name__)
-
-
-def _planning_password() -> str:
-    # Planning only validates; the real random password is made at import. Generating one per record
-    # would double planning time.
-    return "Planning-only-0"
 
 
 async def _each(items: Iterator[SourceItem]) -> AsyncIterator[SourceItem]:
@@ -69,6 +66,73 @@ def _in_wave(item: SourceItem, plan: WavePlan | None, wave: int | None) -> bool:
     return plan.wave_of(item.user) == wave
 
 
+@dataclass
+class _Planned:
+    mapping: MappingOptions  # with every attribute's dataType
+    rejects: list[RejectedRecord] = field(default_factory=list)
+    examples: dict[str, Any] = field(default_factory=dict)  # one value per attribute name admitted
+    reset_fallbacks: Counter[str] = field(default_factory=Counter)  # admitted users reset though they bring one
+    chunks: list[str] = field(default_factory=list)
+    total: int = 0
+    other_wave: int = 0
+
+
+Items = Callable[[AsyncExitStack, SourceOptions], Awaitable[AsyncIterator[SourceItem]]]
+
+
+async def _admit_and_chunk(
+    command: PlanExport,
+    ports: Ports,
+    items: Items,
+    source_options: SourceOptions,
+    mapping: MappingOptions,
+    wave_plan: WavePlan | None,
+    *,
+    typed: bool,
+) -> _Planned:
+    """One read: admit every record, write the chunks. `typed`: `mapping` holds every attribute's type;
+    else the types are tallied as records come (raises MixedAttributeTypes, see attribute_types)."""
+    tally = None if typed else AttributeTypes(mapping, provisional=True)
+    admission = Admission(mapping, deterministic=True)
+    planned = _Planned(mapping)
+    rejects, examples, chunk_ids = planned.rejects, planned.examples, planned.chunks
+    chunk: list[SourceRecord] = []
+
+    async def flush() -> None:
+        chunk_id = chunk_id_for(len(chunk_ids))
+        await ports.chunks.put(command.run_id, chunk_id, chunk)
+        chunk_ids.append(chunk_id)
+        chunk.clear()
+
+    async with AsyncExitStack() as stack:
+        async for item in await items(stack, source_options):
+            if tally is not None and isinstance(item, SourceRecord):
+                tally.observe(item.user.attributes)  # every record's, other waves' too, as a types pass would
+            if not _in_wave(item, wave_plan, command.wave):
+                planned.other_wave += 1
+                continue
+            planned.total += 1
+            if isinstance(item, RejectedRecord):
+                rejects.append(item)
+                continue
+            verdict = admission.verdict(item)
+            if isinstance(verdict, RejectedRecord):
+                rejects.append(verdict)
+                continue
+            if verdict.reset_because:
+                planned.reset_fallbacks[str(verdict.reset_because)] += 1
+            for name, value in item.user.attributes.items():
+                examples.setdefault(name, value)
+            chunk.append(item)
+            if len(chunk) >= command.chunk_size:
+                await flush()
+    if chunk:
+        await flush()
+    if tally is not None:
+        planned.mapping = tally.options_with_types()
+    return planned
+
+
 async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> list[Envelope]:
     run_id = command.run_id
     source_options, mapping = resolve_options(command.source, command.mapping_ref, workflow)
@@ -89,51 +153,22 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
         path = await stack.enter_async_context(ports.exports.open_local(command.export_ref))
         return _each(reader(path, options))
 
-    # Attribute types over the whole export first (never the first record's), the rule `plan` applies.
-    types = AttributeTypes(mapping)
-    async with AsyncExitStack() as stack:
-        async for item in await _items(stack, dataclasses.replace(source_options, unmapped=UnmappedFeatures())):
-            if isinstance(item, SourceRecord):
-                types.observe(item.user.attributes)
-    mapping = types.options_with_types()
+    try:
+        planned = await _admit_and_chunk(command, ports, _items, source_options, mapping, wave_plan, typed=False)
+    except MixedAttributeTypes:
+        # Attribute types over the whole export first (never the first record's), the rule `plan` applies.
+        types = AttributeTypes(mapping)
+        async with AsyncExitStack() as stack:
+            async for item in await _items(stack, dataclasses.replace(source_options, unmapped=UnmappedFeatures())):
+                if isinstance(item, SourceRecord):
+                    types.observe(item.user.attributes)
+        planned = await _admit_and_chunk(
+            command, ports, _items, source_options, types.options_with_types(), wave_plan, typed=True
+        )
+    mapping, rejects, attribute_examples, chunk_ids = planned.mapping, planned.rejects, planned.examples, planned.chunks
+    total, other_wave = planned.total, planned.other_wave
     run = run.model_copy(update={"mapping": mapping})
     await ports.ledger.save_run(run)
-    admission = Admission(mapping, deterministic=True)
-    rejects: list[RejectedRecord] = []
-    reset_fallbacks: Counter[str] = Counter()
-    attribute_examples: dict[str, Any] = {}
-    chunk: list[SourceRecord] = []
-    chunk_ids: list[str] = []
-    total = other_wave = 0
-
-    async def flush() -> None:
-        chunk_id = chunk_id_for(len(chunk_ids))
-        await ports.chunks.put(run_id, chunk_id, chunk)
-        chunk_ids.append(chunk_id)
-        chunk.clear()
-
-    async with AsyncExitStack() as stack:
-        async for item in await _items(stack, source_options):
-            if not _in_wave(item, wave_plan, command.wave):
-                other_wave += 1
-                continue
-            total += 1
-            if isinstance(item, RejectedRecord):
-                rejects.append(item)
-                continue
-            verdict = admission.admit(item, random_password=_planning_password)
-            if isinstance(verdict, RejectedRecord):
-                rejects.append(verdict)
-                continue
-            if verdict.reset_because:
-                reset_fallbacks[verdict.reset_because] += 1
-            for name, value in item.user.attributes.items():
-                attribute_examples.setdefault(name, value)
-            chunk.append(item)
-            if len(chunk) >= command.chunk_size:
-                await flush()
-    if chunk:
-        await flush()
 
     await ports.directory.ensure_extension_properties(extension_properties_for(attribute_examples, mapping))
     await ports.artifacts.write_text(run_id, "rejects.jsonl", "".join(r.model_dump_json() + "\n" for r in rejects))
@@ -142,7 +177,7 @@ async def plan_export(command: PlanExport, ports: Ports, workflow: Workflow) -> 
             "total": total,
             "rejected": len(rejects),
             "reject_reasons": dict(Counter(str(r.code) for r in rejects)),
-            "reset_fallbacks": dict(reset_fallbacks),
+            "reset_fallbacks": dict(planned.reset_fallbacks),
             "chunks": len(chunk_ids),
             "planned_at": ports.clock.now(),
             "other_wave": other_wave,

@@ -1,10 +1,10 @@
 """Admission: which records of one export may be imported — the one duplicate rule and its rejects.
 
-In: the export's records in file order (SourceRecord), through `admit`; or, for planning's counting
-path, a legacy id and the sign-in keys it decided, through `first_sighting` and `claim`. Out: the
-TargetUser the record maps to, or a RejectedRecord with a reason code. Used by `ciam-migrate plan`
-(shared/planning/run.py) and by the run's plan stage (shared/handlers/plan_export.py), so a plan
-calls valid exactly the users the run imports.
+In: the export's records in file order (SourceRecord), through `verdict` (map_user's decision,
+shared.mapping.decide, without building the TargetUser) or `admit` (the TargetUser too). Out: the
+decision or TargetUser, or a RejectedRecord with a reason code. Used by `ciam-migrate plan`
+(shared/planning/run.py) and by the run's plan stage (shared/handlers/plan_export.py) through
+shared/planning/single_pass.py, so a plan calls valid exactly the users the run imports.
 
 The rule, as Graph applies it to the records the run sends:
 * a legacyId is taken by the first record that carries it, whatever becomes of that record;
@@ -20,7 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from shared.mapping import MappingOptions, MappingReject, map_user
+from shared.mapping import Admissible, Identity, MappingOptions, MappingReject, decide, target_user
 from shared.planning.guard import DuplicateGuard, digest
 from shared.reasons import Reason
 from shared.records import ObjectIdentity, RejectedRecord, SourceRecord, TargetUser
@@ -43,6 +43,11 @@ def identity_key(sign_in_type: str, issuer: str, issuer_assigned_id: str) -> str
 
 def identity_keys(identities: Sequence[ObjectIdentity]) -> list[tuple[str, str]]:
     return [(identity_key(i.sign_in_type, i.issuer, i.issuer_assigned_id), i.sign_in_type) for i in identities]
+
+
+def decided_keys(identities: Sequence[Identity]) -> list[tuple[str, str]]:
+    """identity_keys of the identities a decision holds (signInType, issuer, issuerAssignedId)."""
+    return [(f"{kind}\x1f{issuer.lower()}\x1f{assigned.lower()}", kind) for kind, issuer, assigned in identities]
 
 
 def clash_name(sign_in_type: str) -> str:
@@ -92,23 +97,26 @@ class Admission:
         self.duplicates[clash] += 1
         return RejectedRecord(line, legacy_id, Reason.DUPLICATE_IDENTITY, duplicate_identity_message(clash))
 
-    def admit(
-        self,
-        record: SourceRecord,
-        *,
-        random_password: Callable[[], str],
-        observe: Callable[[SourceRecord], None] | None = None,
-    ) -> TargetUser | RejectedRecord:
+    def verdict(
+        self, record: SourceRecord, observe: Callable[[SourceRecord], None] | None = None
+    ) -> Admissible | RejectedRecord:
         """The record's verdict. `observe` sees every record past the legacy-id check (plan's inventory)."""
         line, user = record.line, record.user
         if not self.first_sighting(user.legacy_id):
             return self.duplicate_legacy_id(line, user.legacy_id)
         if observe is not None:
             observe(record)
-        target = map_user(user, self.options, random_password=random_password)
-        if isinstance(target, MappingReject):
-            return RejectedRecord(line, user.legacy_id, target.code, target.message)
-        clash = self.claim(identity_keys(target.identities))
+        decision = decide(user, self.options)
+        if isinstance(decision, MappingReject):
+            return RejectedRecord(line, user.legacy_id, decision.code, decision.message)
+        clash = self.claim(decided_keys(decision.identities))
         if clash is not None:
             return self.duplicate_identity(line, user.legacy_id, clash)
-        return target
+        return decision
+
+    def admit(self, record: SourceRecord, *, random_password: Callable[[], str]) -> TargetUser | RejectedRecord:
+        """`verdict`, and for an admitted record the TargetUser it maps to."""
+        decision = self.verdict(record)
+        if isinstance(decision, RejectedRecord):
+            return decision
+        return target_user(record.user, decision, self.options, random_password=random_password)

@@ -11,6 +11,13 @@ Names the product writes itself (the flag and legacy-id attributes) are not infe
 rejects a record that carries one (`attribute_reserved`). Used by `ciam-migrate plan`
 (shared/planning/run.py) and the run's plan stage (shared/handlers/plan_export.py), which both read
 the export with the same reader, so both decide the same types. docs/import.md, "Custom attributes".
+
+One read is enough when every undeclared attribute keeps one dataType across the export (its values
+all booleans, all strings, all 32-bit or all wider 64-bit integers): the type each value implies
+(extension_data_type, what an untyped mapping uses) is then the type inferred over the whole export,
+so admitting each record as it is read gives the verdicts a typed second read would. A `provisional`
+tally checks that as it goes and raises MixedAttributeTypes at the first value that breaks it; the
+planner then reads the export twice (types first) as before.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shared.mapping import MappingOptions
-from shared.preflight import INT32, INT64
+from shared.preflight import INT32, INT64, extension_data_type
 from shared.records import SourceRecord
 
 _TIE_ORDER = ("String", "Integer", "Boolean")
@@ -37,18 +44,26 @@ def _kind(value: Any) -> str | None:
     return None  # check_attribute rejects it whatever the type
 
 
+class MixedAttributeTypes(Exception):
+    """A provisional tally met an attribute whose values need another dataType than its earlier ones."""
+
+
 class AttributeTypes:
     """The tally of one export's undeclared attributes: kinds seen per attribute name."""
 
-    def __init__(self, options: MappingOptions) -> None:
+    def __init__(self, options: MappingOptions, *, provisional: bool = False) -> None:
         self.options = options
         self._skip = set(options.attribute_types)
         self._kinds: dict[str, Counter[str]] = {}
         self._wide: set[str] = set()  # integer attributes with a value that needs 64 bits
+        # provisional: the one dataType each name's values have implied so far (see the module docstring).
+        self._implied: dict[str, str] | None = {} if provisional else None
 
     def observe(self, attributes: dict[str, Any]) -> None:
+        """Tally one record's attributes. Raises MixedAttributeTypes (provisional only), see the module."""
         reserved = self.options.reserved_names
         renames = self.options.attribute_renames
+        implied = self._implied
         for name, value in attributes.items():
             if name in self._skip or renames.get(name, name).lower() in reserved:
                 continue
@@ -56,8 +71,16 @@ class AttributeTypes:
             if kind is None:
                 continue
             self._kinds.setdefault(name, Counter())[kind] += 1
-            if kind == "Integer" and not INT32[0] <= value <= INT32[1] and INT64[0] <= value <= INT64[1]:
-                self._wide.add(name)
+            if kind == "Integer" and not INT32[0] <= value <= INT32[1]:
+                if not INT64[0] <= value <= INT64[1]:
+                    if implied is not None:
+                        raise MixedAttributeTypes(name)  # fits no type: its inferred type depends on the others
+                else:
+                    self._wide.add(name)
+            if implied is not None:
+                data_type = extension_data_type(value)
+                if implied.setdefault(name, data_type) != data_type:
+                    raise MixedAttributeTypes(name)
 
     def observe_all(self, items: Iterable[object]) -> None:
         for item in items:

@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.auth_methods import plan_methods
-from shared.mapping import MappingOptions, MappingReject
+from shared.mapping import MappingOptions
 from shared.passwords import is_supported
 from shared.preflight import MAX_DISPLAY_NAME, MAX_EXTENSION_ATTRIBUTES, MAX_STRING_ATTRIBUTE, is_e164
-from shared.reasons import Reason, safe_key, shown_algorithm
-from shared.records import LegacyUser, TargetUser
+from shared.reasons import safe_key, shown_algorithm
+from shared.records import LegacyUser
 
 # The quality label of a custom-attribute value over External ID's limit (shared/entra_limits.py: 250).
 ATTRIBUTE_TOO_LONG = f"attribute value over {MAX_STRING_ATTRIBUTE} characters"
-
-# The fast path's name for map_user's ("reset", reset_because=unsupported_hash_algorithm).
-RESET_FALLBACK = "reset:unsupported_hash_algorithm"
 
 MAX_NAMES = 200
 MAX_EXAMPLES = 50
@@ -154,20 +151,10 @@ class Inventory:
         for skip in plan.skips:
             self.method_skips[str(skip.code)] += 1
 
-    def mapped(self, target: TargetUser | MappingReject) -> None:
-        if isinstance(target, TargetUser):
-            self.valid += 1
-            self.total += 1
-            self.password_paths[target.password_path] += 1
-            if target.reset_because:
-                self.reset_fallbacks[target.reset_because] += 1
-
-    def admitted(self, path: str) -> None:
-        """A valid user the fast path counted: its password path (or RESET_FALLBACK)."""
+    def admitted(self, password_path: str, reset_because: str | None = None) -> None:
+        """A valid user, on this password path (and why it resets although it brings a password)."""
         self.valid += 1
         self.total += 1
-        if path == RESET_FALLBACK:
-            self.password_paths["reset"] += 1
-            self.reset_fallbacks[str(Reason.UNSUPPORTED_HASH)] += 1
-        else:
-            self.password_paths[path] += 1
+        self.password_paths[password_path] += 1
+        if reset_because:
+            self.reset_fallbacks[str(reset_because)] += 1

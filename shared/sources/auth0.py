@@ -11,17 +11,16 @@ that is not JSON means the wrong --source: UnreadableExport.
 from __future__ import annotations
 
 import json
-import json.scanner
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from shared.reasons import Reason
 from shared.sources.assemble import extract, finish, malformed_hash
 from shared.sources.base import SourceItem, SourceOptions, SourceReject, UnreadableExport, open_text_lines
 from shared.sources.fieldmap import FieldMap
 from shared.sources.hashes import from_crypt_string
-from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
+from shared.sources.jsontext import RecordProblem, check_unique_keys, loads, too_deep
 from shared.sources.roles import add_groups, string_list
 
 # Auth0 identity providers that are local accounts of the tenant, not federation.
@@ -29,38 +28,7 @@ _DATABASE_PROVIDERS = frozenset({"auth0"})
 _PASSWORDLESS = {"email": "passwordless email", "sms": "passwordless SMS sign-in"}
 
 
-# The C scanner json.loads ends in, called directly: json.loads' wrapper (leading-whitespace regex,
-# raw_decode, end check) is a quarter of its cost on a short line. Anything unusual goes to json.loads.
-_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(cast(Any, json.JSONDecoder()))
-
-# A record before validation: the line and the interchange fields (see `finish`).
-FieldsItem = tuple[int, dict[str, Any]]
-
-
-def _loads(text: str) -> Any:
-    """json.loads(text), same result and same errors; the common case skips the wrapper."""
-    try:
-        value, end = _scan(text, 0)
-    except RecursionError:
-        raise
-    except Exception:  # StopIteration, JSONDecodeError, …: json.loads raises the proper error
-        return json.loads(text)
-    if end != len(text):
-        return json.loads(text)  # trailing whitespace (fine) or extra data (an error)
-    return value
-
-
 def read_auth0(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
-    for item in read_auth0_fields(path, options):
-        yield item if isinstance(item, SourceReject) else finish(*item)
-
-
-def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem | SourceReject]:
-    """read_auth0 without the last step: (line, interchange fields) that `finish(line, fields)` validates.
-
-    For planning, which can count most records without building a LegacyUser (shared/planning/fast.py).
-    Side effects (unmapped features noted) are the same as read_auth0's.
-    """
     fieldmap = FieldMap(options)
     providers = options.identity_providers
     first = True
@@ -68,7 +36,7 @@ def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem
         if not text or text.isspace():
             continue
         try:
-            native = _loads(text)
+            native = loads(text)
             check_unique_keys(text, native)
         except RecursionError:
             first = False
@@ -89,7 +57,7 @@ def read_auth0_fields(path: Path, options: SourceOptions) -> Iterator[FieldsItem
             yield SourceReject(line_no, None, Reason.INVALID_JSON, "a line must hold one JSON object")
             continue
         fields = _fields(line_no, native, fieldmap, providers)
-        yield fields if isinstance(fields, SourceReject) else (line_no, fields)
+        yield fields if isinstance(fields, SourceReject) else finish(line_no, fields)
 
 
 def map_auth0_user(native: dict[str, Any], fieldmap: FieldMap, providers: dict[str, str], line: int = 0) -> SourceItem:

@@ -81,9 +81,9 @@ async def test_what_the_plan_accepts_the_emulator_accepts(http: httpx.AsyncClien
     assert created.status_code == 201, created.text
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_plan_rejects_over_long_names_on_both_paths(tmp_path: Path, fast: bool) -> None:
-    """`plan` (fast path and reference path) counts the records the emulator would refuse as
+@pytest.mark.parametrize("types_first", [False, True])
+def test_plan_rejects_over_long_names_in_one_read_or_two(tmp_path: Path, types_first: bool) -> None:
+    """`plan` (one read, or attribute types over a first read) counts the records the emulator would refuse as
     property_too_long, and accepts the ones at the limit."""
     rows = [
         {"user_id": "auth0|a1", "email": "a1@example.com", "given_name": "g" * 65},
@@ -92,6 +92,6 @@ def test_plan_rejects_over_long_names_on_both_paths(tmp_path: Path, fast: bool) 
     ]
     export = tmp_path / "users.ndjson"
     export.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    plan = plan_document(plan_export(export, load_profile("auth0"), tenant=TENANT, fast=fast))
+    plan = plan_document(plan_export(export, load_profile("auth0"), tenant=TENANT, types_first=types_first))
     assert plan["by_reason"].get("property_too_long") == 2
     assert plan["valid"] == 1

@@ -49,7 +49,7 @@ def verdicts(source: str, export: Path, tmp_path: Path, mapping_text: str = "") 
     mapping.write_text(mapping_text)
     run = run_verdicts(source, export, mapping)
     assert plan_verdicts(source, export, mapping, sorted(run)) == run
-    reference = plan_export(export, load_profile(source, mapping), tenant=TENANT, fast=False)
+    reference = plan_export(export, load_profile(source, mapping), tenant=TENANT, types_first=True)
     assert {r["line"]: r["reason"] for r in reference.inventory.rejects} == {
         line: code for line, code in run.items() if code != "valid"
     }

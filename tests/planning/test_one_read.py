@@ -1,35 +1,25 @@
-"""The planning fast path (shared/planning/fast.py) gives the plan the reference path gives.
+"""`plan` reads an export once; what it plans is what planning with the attribute types decided first gives.
 
-The reference path validates every record into a LegacyUser and maps it with map_user; the fast path
-counts plainly valid records from their fields. Compared here on every sample and on generated Auth0
-exports holding every rejection reason the auth0 reader and the mapping can produce, plus records
-built to sit on the fast path's edges (whitespace pydantic strips, lone surrogates, odd dates, …),
-under several mapping profiles. Record by record too: whatever the fast path accepts must validate,
-count the same into the inventory and map to the same outcome.
+The single read admits each record as it comes, taking the dataType each attribute value implies; that
+is the type inferred over the whole export whenever each attribute keeps one dataType, and an export
+where one does not is planned again with two reads (types first). Compared here on every sample and on
+generated Auth0 exports holding every rejection reason the auth0 reader and the mapping can produce
+(whitespace pydantic strips, lone surrogates, odd dates, …), under several mapping profiles, with and
+without attributes that mix dataTypes.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import random
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.mapping import MappingOptions, MappingReject, map_user
 from shared.planning import plan_document, plan_export
-from shared.planning.fast import FastPlanner, clean_text
-from shared.planning.inventory import RESET_FALLBACK, Inventory
-from shared.planning.run import PLAN_EXTENSIONS_APP_ID, _plan_password
 from shared.profiles import load_profile
 from shared.reasons import Reason
-from shared.records import LegacyUser
-from shared.sources import SourceRecord, SourceReject
-from shared.sources.assemble import finish
-from shared.sources.auth0 import read_auth0_fields
 from tests.planning.test_plan import CASES
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -87,18 +77,22 @@ email = ["trim"]
 # Every Reason a record can get from the auth0 reader or the mapping while planning. Not reachable:
 # unknown_field (profiles only name interchange fields), invalid_phone (phone is lenient: a bad one is
 # left out and counted), tenant_object_quota and the Graph-side codes (no record carries them here).
-PLAN_REASONS = {r.value for r in Reason} - {
-    "unknown_field",
-    "invalid_phone",
-    "tenant_object_quota",
-    "graph_rejected",
-    "graph_unavailable",
-    "conflict_unresolved",
-    # Decided by the reader before either path sees the record (tests/sources/test_reader_defects.py).
-    "json_too_deep",
-    "duplicate_key",
-    "invalid_password_hash",
-} - {r.value for r in Reason if r.value.startswith("mfa_")}  # a method's reason, never a record's (auth_methods)
+PLAN_REASONS = (
+    {r.value for r in Reason}
+    - {
+        "unknown_field",
+        "invalid_phone",
+        "tenant_object_quota",
+        "graph_rejected",
+        "graph_unavailable",
+        "conflict_unresolved",
+        # Decided by the reader before planning sees the record (tests/sources/test_reader_defects.py).
+        "json_too_deep",
+        "duplicate_key",
+        "invalid_password_hash",
+    }
+    - {r.value for r in Reason if r.value.startswith("mfa_")}
+)  # a method's reason, never a record's (auth_methods)
 
 
 def _user(i: int, **extra: Any) -> dict[str, Any]:
@@ -126,7 +120,7 @@ def _social(i: int, provider: str = "google-oauth2", subject: Any = None, **extr
 
 
 def edge_records() -> list[Any]:
-    """One or more records per rejection reason and per edge of the fast path; str items are raw lines."""
+    """One or more records per rejection reason and per edge of validation; str items are raw lines."""
     many = {f"attr{n}": n for n in range(101)}
 
     def first(count: int, **more: Any) -> dict[str, Any]:
@@ -343,25 +337,65 @@ def profile_for(name: str, tmp_path: Path) -> Any:
 
 
 def both_plans(export: Path, profile: Any) -> tuple[dict[str, Any], dict[str, Any], int]:
-    fast = plan_export(export, profile, tenant=TENANT, apps=2)
-    reference = plan_export(export, profile, tenant=TENANT, apps=2, fast=False)
-    return plan_document(fast), plan_document(reference), fast.fast_records
+    """(the plan as shipped, the plan with the types decided over a first read, reads the first took)."""
+    one = plan_export(export, profile, tenant=TENANT, apps=2)
+    two = plan_export(export, profile, tenant=TENANT, apps=2, types_first=True)
+    assert two.reads == 2
+    return plan_document(one), plan_document(two), one.reads
 
 
 @pytest.mark.parametrize(("source", "export", "mapping"), SAMPLE_CASES)
-def test_samples_plan_the_same_on_both_paths(source: str, export: Path, mapping: Path | None) -> None:
-    fast, reference, _ = both_plans(export, load_profile(source, mapping))
-    assert fast == reference
+def test_samples_plan_the_same_in_one_read(source: str, export: Path, mapping: Path | None) -> None:
+    one, two, _ = both_plans(export, load_profile(source, mapping))
+    assert one == two
+
+
+MIXED = ("big", "score", "n")  # attribute names the generated records give values of two dataTypes
+
+
+def _one_type_each(record: Any) -> Any:
+    """The record without the attributes that mix dataTypes across the generated export."""
+    if not isinstance(record, dict) or not isinstance(record.get("user_metadata"), dict):
+        return record
+    return {**record, "user_metadata": {k: v for k, v in record["user_metadata"].items() if k not in MIXED}}
 
 
 @pytest.mark.parametrize("profile_name", sorted(PROFILES))
-def test_generated_export_plans_the_same_on_both_paths(profile_name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mixed", [False, True])
+def test_generated_export_plans_the_same_in_one_read(profile_name: str, mixed: bool, tmp_path: Path) -> None:
     records = edge_records() + random_records(random.Random(profile_name), 600) + edge_records() + overflow_records()
+    if not mixed:
+        records = [_one_type_each(r) for r in records]
     export = write_export(tmp_path / "users.ndjson", records)
-    fast, reference, fast_records = both_plans(export, profile_for(profile_name, tmp_path))
-    assert fast == reference
-    assert fast["total"] == len([r for r in records if not (isinstance(r, str) and not r.strip())])
-    assert 0 < fast_records < fast["total"]  # both paths were taken
+    one, two, reads = both_plans(export, profile_for(profile_name, tmp_path))
+    assert one == two
+    assert one["total"] == len([r for r in records if not (isinstance(r, str) and not r.strip())])
+    assert reads == (2 if mixed else 1)
+    assert len(one["by_reason"]) > 3  # rejects of several kinds, in both plans alike
+
+
+@pytest.mark.parametrize(
+    ("values", "reads"),
+    [
+        (["a", "b", "c"], 1),
+        ([True, False, True], 1),
+        ([1, 2**31 - 1, -(2**31)], 1),
+        ([2**40, 2**33, -(2**40)], 1),  # all wider than 32 bits: LargeInteger for each, and inferred
+        ([1, 2**40], 2),  # Integer, then LargeInteger
+        ([2**70], 2),  # fits no type: the inferred one depends on the others
+        (["a", 1, 2], 2),  # most are integers: the string is the one rejected
+        ([True, "yes"], 2),
+    ],
+)
+def test_one_read_exactly_when_each_attribute_keeps_one_type(values: list[Any], reads: int, tmp_path: Path) -> None:
+    records = [_user(i, user_metadata={"tier": value}) for i, value in enumerate(values)]
+    export = write_export(tmp_path / "users.ndjson", records)
+    profile = load_profile("auth0")
+    one = plan_export(export, profile, tenant=TENANT)
+    two = plan_export(export, profile, tenant=TENANT, types_first=True)
+    assert one.reads == reads
+    assert plan_document(one) == plan_document(two)
+    assert one.options == two.options
 
 
 def test_generated_exports_hold_every_rejection_reason(tmp_path: Path) -> None:
@@ -370,234 +404,3 @@ def test_generated_exports_hold_every_rejection_reason(tmp_path: Path) -> None:
     for name in PROFILES:
         seen |= set(plan_document(plan_export(export, profile_for(name, tmp_path), tenant=TENANT))["by_reason"])
     assert seen == PLAN_REASONS
-
-
-@pytest.mark.parametrize("profile_name", sorted(PROFILES))
-def test_each_accepted_record_validates_counts_and_maps_like_the_reference(profile_name: str, tmp_path: Path) -> None:
-    """Record by record, without duplicate guards: accepts() ⇒ LegacyUser validates with the same values,
-    Inventory.observe counts the same, map_user decides the same (reject code and message, or path and
-    sign-in names)."""
-    profile = profile_for(profile_name, tmp_path)
-    export = write_export(tmp_path / "users.ndjson", edge_records() + random_records(random.Random(7), 400))
-    options = profile.mapping_options(TENANT, PLAN_EXTENSIONS_APP_ID)
-    source_options = profile.source_options()
-    accepted = refused = 0
-    for item in read_auth0_fields(export, source_options):
-        if isinstance(item, SourceReject):
-            continue
-        if assert_same_on_both_paths(item[0], item[1], options):
-            accepted += 1
-        else:
-            refused += 1
-    assert accepted > 100 and refused > 20
-
-
-def synthetic_fields() -> list[dict[str, Any]]:
-    """Field dicts of shapes no profile makes today: the fast path must turn down what it can't vouch for."""
-    base: dict[str, Any] = {"legacyId": "id-1", "email": "a@example.com"}
-    good_hash = {"algorithm": "bcrypt", "value": BCRYPT}
-    variants: list[dict[str, Any]] = [
-        {"mfa": []},
-        {"mfa": [{"type": "totp", "value": "x"}]},
-        {"legacy_id": "alias"},
-        {"unknown": 1},
-        {"identities": [{"provider": "p", "subject": "s", "extra": 1}]},
-        {"identities": [{"provider": "p"}]},
-        {"identities": [{"provider": "p", "subject": ""}]},
-        {"identities": [{"provider": "p", "subject": 5}]},
-        {"identities": [{"provider": " p", "subject": "s"}]},
-        {"identities": [{"provider": "p", "subject": "s"}, {"provider": "p", "subject": "s"}]},
-        {"identities": ({"provider": "p", "subject": "s"},)},
-        {"identities": "p:s"},
-        {"password": {"hash": {**good_hash, "extra": 1}}},
-        {"password": {"hash": {"algorithm": "bcrypt"}}},
-        {"password": {"hash": {"algorithm": "", "value": "v"}}},
-        {"password": {"hash": {**good_hash, "salt": 5}}},
-        {"password": {"hash": {**good_hash, "salt": " s"}}},
-        {"password": {"hash": {**good_hash, "salt": "s", "params": {"iterations": 5}}}},
-        {"password": {"hash": {"algorithm": "pbkdf2-sha256", "value": "dmFsdWU=", "salt": "c2FsdA==", "params": {}}}},
-        {
-            "password": {
-                "hash": {
-                    "algorithm": "pbkdf2-sha256",
-                    "value": "dmFsdWU=",
-                    "salt": "c2FsdA==",
-                    "params": {"iterations": 1000},
-                }
-            }
-        },
-        {"password": {"hash": {**good_hash, "params": {" iterations": 5}}}},
-        {"password": {"hash": {**good_hash, "params": [1]}}},
-        {"password": {"hash": good_hash, "plaintext": None}},
-        {"password": {"hash": good_hash, "plaintext": "Str0ng!Passw0rd"}},
-        {"password": {"hash": None, "plaintext": "Str0ng!Passw0rd"}},
-        {"password": {"hash": None}},
-        {"password": {"plaintext": None}},
-        {"password": {"plaintext": 12345678}},
-        {"password": {"plaintext": "Str0ng!Passw0rd"}},
-        {"password": "Str0ng!Passw0rd"},
-        {"password": {}},
-        {"groups": "a,b"},
-        {"groups": [1]},
-        {"groups": [" a"]},
-        {"groups": ["a", "b", "a"]},
-        {"attributes": [("a", 1)]},
-        {"attributes": {1: "x"}},
-        {"attributes": {"a": None}},
-        {"attributes": {"a": 1.5, "b": [1], "c": {"d": 1}}},
-        {"emailVerified": "true"},
-        {"emailVerified": 1},
-        {"disabled": None},
-        {"disabled": 0},
-        {"disabled": True},
-        {"createdAt": datetime(2021, 3, 4, tzinfo=UTC)},
-        {"createdAt": date(2021, 3, 4)},
-        {"createdAt": 1600000000},
-        {"phone": 4155550100},
-        {"phone": "+14155550100"},
-        {"legacyId": 5},
-        {"legacyId": None},
-        {"email": None},
-        {"email": ""},
-        {"username": ""},
-        {"displayName": ""},
-    ]
-    return [{**base, **variant} for variant in variants]
-
-
-def test_synthetic_fields_plan_the_same_or_go_the_reference_way() -> None:
-    options = load_profile("auth0").mapping_options(TENANT, PLAN_EXTENSIONS_APP_ID)
-    decisions = [assert_same_on_both_paths(n, fields, options) for n, fields in enumerate(synthetic_fields())]
-    assert any(decisions) and not all(decisions)
-
-
-def assert_same_on_both_paths(line: int, fields: dict[str, Any], options: MappingOptions) -> bool:
-    """Without duplicate guards: when accepts() says yes, LegacyUser validates with the same values,
-    Inventory.observe counts the same, map_user decides the same (reject code and message, or password
-    path and sign-in names). Returns accepts()' answer."""
-    fast_inventory, reference_inventory = Inventory(), Inventory()
-    planner = FastPlanner(options, fast_inventory)
-    snapshot = copy.deepcopy(fields)
-    if not planner.accepts(fields):
-        return False
-    validated = finish(line, copy.deepcopy(fields))
-    assert isinstance(validated, SourceRecord), (line, validated)
-    user = validated.user
-    assert _plain_values(user) == _plain_values_of_fields(fields), line
-    outcome = planner.count(fields)
-    assert fields == snapshot  # the fast path reads, never writes
-    reference_inventory.observe(user, options)
-    assert fast_inventory == reference_inventory, line
-    target = map_user(user, options, random_password=_plan_password)
-    if isinstance(target, MappingReject):
-        assert outcome == target, line
-    else:
-        assert not isinstance(outcome, MappingReject), (line, outcome)
-        path, keys = outcome
-        # RESET_FALLBACK is the fast path's ("reset", reset_because=unsupported_hash_algorithm)
-        shown = (target.password_path, target.reset_because)
-        assert (("reset", Reason.UNSUPPORTED_HASH) if path == RESET_FALLBACK else (path, None)) == shown, line
-        expected = [
-            (f"{i.sign_in_type}\x1f{i.issuer.lower()}\x1f{i.issuer_assigned_id.lower()}", i.sign_in_type)
-            for i in target.identities
-        ]
-        assert keys == expected, line
-    return True
-
-
-def _plain_values(user: LegacyUser) -> dict[str, Any]:
-    """What the plan reads from a LegacyUser, as plain values."""
-    password = user.password
-    return {
-        "legacyId": user.legacy_id,
-        "email": user.email,
-        "username": user.username,
-        "phone": user.phone,
-        "displayName": user.display_name,
-        "givenName": user.given_name,
-        "surname": user.surname,
-        "disabled": user.disabled,
-        "identities": [(i.provider, i.subject) for i in user.identities],
-        "password": None
-        if password is None
-        else (
-            password.plaintext.get_secret_value() if password.plaintext is not None else None,
-            None
-            if password.hash is None
-            else (
-                password.hash.algorithm,
-                password.hash.value.get_secret_value(),
-                password.hash.salt.get_secret_value() if password.hash.salt is not None else None,
-                password.hash.params,
-            ),
-        ),
-        "groups": list(user.groups),
-        "attributes": dict(user.attributes),
-    }
-
-
-def _plain_values_of_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    password = fields.get("password")
-    raw = None if password is None else password.get("hash")
-    return {
-        "legacyId": fields["legacyId"],
-        "email": fields.get("email"),
-        "username": fields.get("username"),
-        "phone": fields.get("phone"),
-        "displayName": fields.get("displayName"),
-        "givenName": fields.get("givenName"),
-        "surname": fields.get("surname"),
-        "disabled": fields.get("disabled", False),
-        "identities": [(i["provider"], i["subject"]) for i in fields.get("identities", [])],
-        "password": None
-        if password is None
-        else (
-            password.get("plaintext"),
-            None if raw is None else (raw["algorithm"], raw["value"], raw.get("salt"), raw.get("params")),
-        ),
-        "groups": fields.get("groups", []),
-        "attributes": fields.get("attributes", {}),
-    }
-
-
-@pytest.mark.parametrize(
-    ("text", "kept"),
-    [
-        ("plain", True),
-        ("", True),
-        ("José", True),
-        (" lead", False),
-        ("trail\t", False),
-        ("\x1fsep", False),  # pydantic keeps it, Python would strip it: unsure, so no
-        ("\u00a0nbsp", False),
-        ("mid dle", True),
-        ("lone \ud800", False),
-    ],
-)
-def test_clean_text(text: str, kept: bool) -> None:
-    assert clean_text(text) is kept
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "2021-03-04T10:11:12Z",
-        "2020-02-29T00:00:00.123456-00:00",
-        "2021-02-29T00:00:00Z",
-        "2021-04-31T00:00:00Z",
-        "2021-12-31T23:59:59+23:59",
-        "2021-12-31T23:59:60Z",
-        "2021-03-04T10:11:12.1234567Z",
-        "0001-01-01T00:00:00Z",
-        "0000-01-01T00:00:00Z",
-        "2021-03-04T10:11Z",
-        "2021-03-04 10:11:12Z",
-        "\u0662\u0660\u0662\u0661-03-04T10:11:12Z",
-    ],
-)
-def test_accepted_dates_are_dates_pydantic_reads(value: str) -> None:
-    inventory = Inventory()
-    options = load_profile("auth0").mapping_options(TENANT, PLAN_EXTENSIONS_APP_ID)
-    fields = {"legacyId": "x", "email": "a@example.com", "createdAt": value}
-    if FastPlanner(options, inventory).accepts(fields):
-        assert LegacyUser.model_validate(fields).created_at is not None
