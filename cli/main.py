@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "demo": "cli.demo_cmd",
     "plan": "cli.plan_cmd",
     "run": "cli.run_cmd",
+    "submit": "cli.submit_cmd",
     "status": "cli.run_cmd",
     "doctor": "cli.doctor_cmd",
     "sync": "cli.sync_cmd",

@@ -91,8 +91,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def reconcile(
         export: Annotated[Path, typer.Argument(help="The export the import read (gzip accepted).")],
-        source: Annotated[str | None, typer.Option(help=f"Export format (required): {', '.join(sorted(READERS))}.")]
-        = None,
+        source: Annotated[
+            str | None, typer.Option(help=f"Export format (required): {', '.join(sorted(READERS))}.")
+        ] = None,
         state: Annotated[str, typer.Option(help="State directory of the migration.")] = "./migration",
         out: Annotated[Path, typer.Option(help="Where to write the HTML report.")] = Path("reconcile.html"),
         json_out: Annotated[Path | None, typer.Option("--json", help="Also write every difference as JSON.")] = None,

@@ -329,12 +329,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def status(
+        run_id: Annotated[str | None, typer.Argument(help="With --azure: only this run.")] = None,
         state: Annotated[str, typer.Option(help="State directory.")] = "./migration",
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        azure: Annotated[
+            bool, typer.Option("--azure", help="Read the deployed app's runs from its Table ledger (docs/submit.md).")
+        ] = False,
     ) -> None:
         """Show every run in a state directory: its state and cause, counts, report path and next command.
 
-        Exit codes: 0 shown; 2 no migration state in that directory or it cannot be read."""
+        Exit codes: 0 shown; 2 no migration state in that directory or it cannot be read (with --azure: the
+        storage account cannot be read, or it holds no run RUN_ID)."""
+        if azure or run_id is not None:
+            from cli.azure_status import show_azure_status
+
+            if not azure:
+                typer.echo("error: a RUN_ID is read from the Table ledger: add --azure", err=True)
+                raise typer.Exit(EXIT_USAGE)
+            raise typer.Exit(show_azure_status(run_id, as_json))
         settings = build_settings(state=state)
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
             typer.echo(f"error: {state}: no migration state here", err=True)

@@ -41,21 +41,21 @@ def view_run(run: RunState, dead_reasons: list[str], state_dir: Path) -> RunView
     return RunView(
         run_id=run.run_id,
         state=state,
-        progress=_progress(run),
-        counts=_counts(run),
+        progress=progress_line(run),
+        counts=counts_line(run),
         report=str(report) if report.exists() else None,
         next_step=_next_step(run, state, run_dir, state_dir),
     )
 
 
-def _progress(run: RunState) -> str:
+def progress_line(run: RunState) -> str:
     source = f"{run.source} export {run.export_ref}" + ("" if run.wave is None else f", wave {run.wave}")
     if run.chunks is None:
         return f"{source}; planning, records not counted yet"
     return f"{source}; {run.chunks_reported} of {run.chunks} chunks reported"
 
 
-def _counts(run: RunState) -> str:
+def counts_line(run: RunState) -> str:
     written = f"created {run.created:,}, already present {run.already_present:,}, failed {run.failed:,}"
     if run.total is None:
         return f"{written} (records not counted yet)"

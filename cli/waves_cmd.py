@@ -73,9 +73,7 @@ async def _store_and_read(
     return await ledger.get_wave_plan(), runs
 
 
-async def _in_table(
-    settings: Settings, plan: WavePlan | None, replace: bool
-) -> tuple[WavePlan | None, list[RunState]]:
+async def _in_table(settings: Settings, plan: WavePlan | None, replace: bool) -> tuple[WavePlan | None, list[RunState]]:
     from shared.bootstrap import table_ledger
 
     table = table_ledger(settings)
