@@ -11,15 +11,15 @@ import json
 import typer
 
 from cli.azure_runs import AzureRuns, AzureStorageError, azure_view
+from cli.settings_from_options import build_settings
 from cli.status_view import RunView
-from shared.config import Settings
 from shared.outcomes import RunState
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
 async def _read(run_id: str | None) -> tuple[list[RunState], list[RunView]]:
-    async with AzureRuns(Settings()) as runs:
+    async with AzureRuns(build_settings()) as runs:
         found = await runs.runs() if run_id is None else [r for r in [await runs.run(run_id)] if r is not None]
         return found, [azure_view(run, runs.report_url(run.run_id)) for run in found]
 

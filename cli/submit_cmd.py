@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.azure_runs import AzureRuns, AzureStorageError, Drop
+from cli.settings_from_options import build_settings
 from shared.config import Settings
 from shared.outcomes import RunState
 from shared.profiles import ProfileError, load_profile
@@ -180,7 +181,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         try:
-            drop, followed = asyncio.run(submit_and_follow(Settings(), export, source, timeout, poll, progress))
+            drop, followed = asyncio.run(submit_and_follow(build_settings(), export, source, timeout, poll, progress))
         except AzureStorageError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
