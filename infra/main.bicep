@@ -1,7 +1,11 @@
-// ciam-migrate in Azure: Functions (Flex Consumption, Python 3.12, system-assigned identity),
-// Service Bus queues linking the stages, Storage (chunk/artifact blobs + ledger and JIT vault tables), Key Vault,
-// Application Insights. Every data-plane connection is identity-based: no keys in app settings.
-// Deploy with `azd up` (see docs/azure.md). Not compiled or deployed from the development machine.
+// ciam-migrate in Azure: Functions (Flex Consumption, Python 3.12, system-assigned identity for Azure resources,
+// a user-assigned "graph" identity that the external tenant's app registrations trust as a federated credential),
+// Service Bus queues linking the stages, Storage (chunk/artifact blobs + ledger and JIT vault tables, a lifecycle
+// rule deleting exports and run data), Key Vault, Application Insights (local auth off) and diagnostic settings
+// into Log Analytics; optionally a VNet with private endpoints (vnetEnabled). Every data-plane connection is
+// identity-based and every secret app setting is a Key Vault reference: no keys in app settings (a test reads this
+// file against shared/config.py and shared/stages.py). Deploy with `azd up` (see docs/azure.md).
+// Not compiled or deployed from the development machine.
 targetScope = 'resourceGroup'
 
 @minLength(1)
@@ -16,8 +20,51 @@ param location string = resourceGroup().location
 @description('base64 of 32 random bytes; seals chunk blobs at rest. Set by the azd preprovision hook. Changing it makes existing chunks unreadable.')
 param chunkSealingKey string
 
-@description('Object id of the deploying user, granted Key Vault Secrets Officer so they can rotate secrets. Empty to skip.')
+@secure()
+@description('base64 of 32 random bytes; keys the JIT retry fingerprint identically on every instance (JIT__ATTEMPT_KEY). Set by the azd preprovision hook.')
+param jitAttemptKey string
+
+@description('Object id of the deploying principal, granted Key Vault Secrets Officer so they can rotate secrets. Empty to skip.')
 param principalId string = ''
+
+@description('What principalId is: a user (azd up from a workstation) or a service principal (a CI pipeline deploying).')
+@allowed([ 'User', 'ServicePrincipal', 'Group' ])
+param principalType string = 'User'
+
+// ---- the target External ID tenant (docs/azure.md "Connect the external tenant")
+
+@description('Tenant id of the external (External ID) tenant users are migrated into (TENANT_ID, JIT__TENANT_ID).')
+param externalTenantId string
+
+@description('Initial domain of the external tenant, e.g. contoso.onmicrosoft.com (TENANT); its first label also names <label>.ciamlogin.com.')
+param externalTenantDomain string
+
+@description('Client ids of the app registrations that write users, comma-separated, one Graph quota lane each (APP_IDS). Each trusts the graph identity as a federated credential.')
+param graphAppClientIds string
+
+@description('appId of the external tenant\'s b2c-extensions-app (EXTENSIONS_APP_ID): custom attributes and the JIT flag.')
+param extensionsAppId string
+
+@description('Accepted audiences of the token Entra sends the password-submit endpoint, comma-separated: the custom extension app\'s client id and/or api:// URI (JIT__AUDIENCES).')
+param jitAudiences string = ''
+
+@description('JIT__AUTHORITY; empty: https://<first label of externalTenantDomain>.ciamlogin.com/<externalTenantId>/v2.0')
+param jitAuthority string = ''
+
+@description('Key Vault certificate whose private key decrypts encryptedPasswordContext (created by the operator, docs/jit.md); the app reads its newest version.')
+param jitDecryptionCertificateName string = 'jit-decryption'
+
+// ---- data retention and networking
+
+@description('Days after their last change that exports (migration/exports/) and run data (migration/runs/: sealed chunks, reports) are deleted. They hold PII. More than the 14-day message TTL, so no queued message outlives its chunk.')
+@minValue(15)
+param migrationDataRetentionDays int = 15
+
+@description('Private networking: a VNet, private endpoints for Storage, Service Bus (Premium) and Key Vault, public access closed (docs/azure.md).')
+param vnetEnabled bool = false
+
+@description('With vnetEnabled: public IPs or CIDR ranges (an operator workstation, a CI runner) still allowed to reach Storage, Service Bus and Key Vault.')
+param operatorIpRanges array = []
 
 @description('Service Bus duplicate-detection window. Re-sends inside it are dropped; resubmitting a dead letter with the same id inside it is dropped too.')
 param duplicateDetectionWindow string = 'PT1H'
@@ -36,6 +83,11 @@ param alertEmails array = []
 param alertWebhookUrl string = ''
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var messageTimeToLiveDays = 14 // commonQueueProperties.defaultMessageTimeToLive; migrationDataRetentionDays exceeds it
+var publicAccess = vnetEnabled && empty(operatorIpRanges) ? 'Disabled' : 'Enabled'
+// 'a, b,,c' -> ['a', 'b', 'c']: list parameters are comma-separated strings, as azd passes environment values.
+func csv(text string) array => filter(map(split(text, ','), item => trim(item)), item => !empty(item))
+var ciamAuthority = !empty(jitAuthority) ? jitAuthority : 'https://${split(externalTenantDomain, '.')[0]}.ciamlogin.com/${externalTenantId}/v2.0'
 var tags = { 'azd-env-name': environmentName }
 var blobContainerName = 'migration'
 var exportDropsPrefix = 'exports/' // EXPORT_DROPS_PREFIX: drops are exports/<source>/<file>
@@ -108,6 +160,37 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false // identity only; Azurite keys are for local runs
     supportsHttpsTrafficOnly: true
+    publicNetworkAccess: publicAccess
+    networkAcls: vnetEnabled ? {
+      defaultAction: 'Deny'
+      bypass: 'None'
+      ipRules: map(operatorIpRanges, ip => { value: ip, action: 'Allow' })
+    } : { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+// Exports and run data hold PII (sealed chunks, id maps, rejects): deleted migrationDataRetentionDays after their last
+// change, by the service's daily lifecycle run. The ledger (Table) keeps every outcome; download reports before then.
+resource migrationDataLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-exports-and-run-data'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [ 'blockBlob', 'appendBlob' ]
+              prefixMatch: [ '${blobContainerName}/${exportDropsPrefix}', '${blobContainerName}/runs/' ]
+            }
+            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: migrationDataRetentionDays } } }
+          }
+        }
+      ]
+    }
   }
 }
 
@@ -170,14 +253,28 @@ resource vaultTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023
 
 // ---------------------------------------------------------------- service bus
 
+// Standard: duplicate detection, sessions, scheduling. Premium only with vnetEnabled: private endpoints need it.
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: 'sb-${token}'
   location: location
   tags: tags
-  sku: { name: 'Standard', tier: 'Standard' } // Standard: duplicate detection, sessions, scheduling
+  sku: vnetEnabled ? { name: 'Premium', tier: 'Premium', capacity: 1 } : { name: 'Standard', tier: 'Standard' }
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled' // with vnetEnabled, networkRules below deny all but trusted services and operators
+  }
+}
+
+// Event Grid (modules/exportdrops.bicep) delivers with its identity as a trusted Microsoft service.
+resource serviceBusNetwork 'Microsoft.ServiceBus/namespaces/networkRuleSets@2022-10-01-preview' = if (vnetEnabled) {
+  parent: serviceBus
+  name: 'default'
+  properties: {
+    defaultAction: 'Deny'
+    publicNetworkAccess: 'Enabled'
+    trustedServiceAccessEnabled: true
+    ipRules: map(operatorIpRanges, ip => { ipMask: ip, action: 'Allow' })
   }
 }
 
@@ -187,7 +284,7 @@ var commonQueueProperties = {
   maxDeliveryCount: maxDeliveryCount
   deadLetteringOnMessageExpiration: true
   lockDuration: 'PT5M'
-  defaultMessageTimeToLive: 'P14D'
+  defaultMessageTimeToLive: 'P${messageTimeToLiveDays}D'
 }
 
 resource exportDrops 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
@@ -248,6 +345,12 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
     enablePurgeProtection: true
+    publicNetworkAccess: publicAccess
+    networkAcls: vnetEnabled ? {
+      defaultAction: 'Deny'
+      bypass: 'AzureServices'
+      ipRules: map(operatorIpRanges, ip => { value: ip })
+    } : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -273,6 +376,43 @@ resource sealingKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+resource jitAttemptKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'jit-attempt-key'
+  properties: {
+    value: jitAttemptKey
+    contentType: 'base64 HMAC key'
+  }
+}
+
+// ---------------------------------------------------------------- graph identity
+
+// The identity the external tenant trusts: each app registration in graphAppClientIds has a federated identity
+// credential (issuer = this tenant's login endpoint, subject = this identity's principal id, audience
+// api://AzureADTokenExchange) — created in Entra, not here (docs/azure.md). It holds no Azure role: it can only
+// be exchanged for those apps' Graph tokens (shared/credentials.py ManagedIdentityAssertion).
+resource graphIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-graph-${token}'
+  location: location
+  tags: tags
+}
+
+var graphLanes = map(csv(graphAppClientIds), appId => '${appId}:managed-identity=${graphIdentity.properties.clientId}')
+
+// ---------------------------------------------------------------- network (optional)
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: token
+    storageAccountId: storage.id
+    serviceBusNamespaceId: serviceBus.id
+    keyVaultId: vault.id
+  }
+}
+
 // ---------------------------------------------------------------- function app
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -289,11 +429,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   location: location
   tags: union(tags, { 'azd-service-name': 'functions' })
   kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
+  identity: {
+    type: 'SystemAssigned, UserAssigned'
+    userAssignedIdentities: { '${graphIdentity.id}': {} }
+  }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: 'SystemAssigned'
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : null
     functionAppConfig: {
       deployment: {
         storage: {
@@ -340,6 +484,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         // Versioned: the wrapper unwraps with this exact key version (rotation needs a re-wrap of the rows).
         { name: 'KEY_VAULT_KEY_ID', value: vaultKek.properties.keyUriWithVersion }
         { name: 'CHUNK_SEALING_KEY', value: '@Microsoft.KeyVault(SecretUri=${sealingKeySecret.properties.secretUri})' }
+        // Instance scratch (jit.db's per-instance caches, key files never used in Azure): the package is read-only.
+        { name: 'STATE_DIR', value: '/tmp/ciam-migrate' }
+        // The external tenant, and one Graph lane per app registration, each a federated credential of graphIdentity.
+        { name: 'TENANT', value: externalTenantDomain }
+        { name: 'TENANT_ID', value: externalTenantId }
+        { name: 'APP_IDS', value: string(graphLanes) }
+        { name: 'EXTENSIONS_APP_ID', value: extensionsAppId }
+        // The password-submit endpoint (docs/jit.md)
+        { name: 'JIT__TENANT_ID', value: externalTenantId }
+        { name: 'JIT__AUTHORITY', value: ciamAuthority }
+        { name: 'JIT__AUDIENCES', value: string(csv(jitAudiences)) }
+        { name: 'JIT__DECRYPTION_KEY', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${jitDecryptionCertificateName})' }
+        { name: 'JIT__ATTEMPT_KEY', value: '@Microsoft.KeyVault(SecretUri=${jitAttemptKeySecret.properties.secretUri})' }
       ]
     }
   }
@@ -437,7 +594,7 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
   name: guid(vault.id, principalId, roles.keyVaultSecretsOfficer)
   properties: {
     principalId: principalId
-    principalType: 'User'
+    principalType: principalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
   }
 }
@@ -454,6 +611,59 @@ module exportDropEvents 'modules/exportdrops.bicep' = {
     exportDropsPrefix: exportDropsPrefix
     serviceBusNamespaceName: serviceBus.name
     exportDropsQueueName: exportDrops.name
+  }
+}
+
+// ---------------------------------------------------------------- diagnostic settings (into the Log Analytics workspace)
+
+resource functionAppDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: functionApp
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [ { category: 'FunctionAppLogs', enabled: true } ]
+    metrics: [ { category: 'AllMetrics', enabled: true } ]
+  }
+}
+
+resource serviceBusDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: serviceBus
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [ { categoryGroup: 'allLogs', enabled: true } ] // operational logs: dead letters, throttling, auth failures
+    metrics: [ { category: 'AllMetrics', enabled: true } ]
+  }
+}
+
+// Who unwrapped the KEK or read a secret, and when: the vault's audit trail.
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: vault
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [ { categoryGroup: 'audit', enabled: true } ]
+    metrics: [ { category: 'AllMetrics', enabled: true } ]
+  }
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: blobService
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [ { categoryGroup: 'allLogs', enabled: true } ] // StorageRead/Write/Delete: exports and chunks
+    metrics: [ { category: 'Transaction', enabled: true } ]
+  }
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: tableService
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logs.id
+    logs: [ { categoryGroup: 'allLogs', enabled: true } ] // ledger, vault, lockouts
+    metrics: [ { category: 'Transaction', enabled: true } ]
   }
 }
 
@@ -482,3 +692,9 @@ output LEDGER_TABLE string = ledgerTable.name
 output VAULT_TABLE string = vaultTable.name
 output KEY_VAULT_KEY_ID string = vaultKek.properties.keyUriWithVersion
 output KEY_VAULT_URL string = vault.properties.vaultUri
+// The federated credential each app registration in graphAppClientIds needs (docs/azure.md "Connect the external tenant")
+output GRAPH_IDENTITY_CLIENT_ID string = graphIdentity.properties.clientId
+output FEDERATION_ISSUER string = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+output FEDERATION_SUBJECT string = graphIdentity.properties.principalId
+output FEDERATION_AUDIENCE string = 'api://AzureADTokenExchange'
+output EGRESS_IP_ADDRESS string = vnetEnabled ? network.outputs.egressIpAddress : 

@@ -32,6 +32,8 @@ from shared.telemetry import TallyTelemetry
 from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, SqliteCredentialVault, TableCredentialVault
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from shared.adapters.tables import TableLedger
     from shared.config import JitSettings
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
@@ -163,7 +165,10 @@ async def jit_service() -> JitService:
 
             # Azure: counters in the Table every instance shares, telemetry through OpenTelemetry (App Insights).
             service = await open_jit_service(
-                settings.JIT, state_dir=Path(settings.STATE_DIR), telemetry=OpenTelemetryMetrics(), vault=vault,
+                settings.JIT,
+                state_dir=Path(settings.STATE_DIR),
+                telemetry=OpenTelemetryMetrics(),
+                vault=vault,
                 lockouts=shared_lockouts(settings),
             )
             await service.warm()
@@ -221,16 +226,38 @@ def open_monitor_store(settings: Settings) -> TableMonitorStore:
     raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the monitor store")
 
 
-def configure_telemetry(settings: Settings | None = None) -> bool:
+def configure_telemetry(settings: Settings | None = None, *, configure: Callable[..., None] | None = None) -> bool:
     """Azure Monitor, switched on only where APPLICATIONINSIGHTS_CONNECTION_STRING is set (tests and local runs
-    never set it, so they emit nothing). Nothing here adds message bodies or secrets to log records."""
+    never set it, so they emit nothing). With APPLICATIONINSIGHTS_AUTHENTICATION_STRING `Authorization=AAD` (Bicep
+    sets it: the component's local auth is off, so unauthenticated telemetry is refused) the exporter gets the
+    managed identity as `credential=` (`ClientId=<id>;Authorization=AAD`: that user-assigned identity).
+    `configure` is the seam for `configure_azure_monitor`. Nothing here adds message bodies or secrets to logs."""
     settings = settings or get_settings()
-    if settings.APPLICATIONINSIGHTS_CONNECTION_STRING is None:
+    if not settings.APPLICATIONINSIGHTS_CONNECTION_STRING:
         return False
-    from azure.monitor.opentelemetry import configure_azure_monitor
+    if configure is None:
+        from azure.monitor.opentelemetry import configure_azure_monitor
 
-    configure_azure_monitor(connection_string=settings.APPLICATIONINSIGHTS_CONNECTION_STRING.get_secret_value())
+        configure = configure_azure_monitor
+    options: dict[str, object] = {
+        "connection_string": settings.APPLICATIONINSIGHTS_CONNECTION_STRING.get_secret_value()
+    }
+    credential = telemetry_credential(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)
+    if credential is not None:
+        options["credential"] = credential
+    configure(**options)
     return True
+
+
+def telemetry_credential(authentication: str | None) -> TokenCredential | None:
+    """The exporter's credential for an APPLICATIONINSIGHTS_AUTHENTICATION_STRING, None unless it says AAD."""
+    fields = {k.strip().lower(): v.strip() for k, _, v in (p.partition("=") for p in (authentication or "").split(";"))}
+    if fields.get("authorization", "").upper() != "AAD":
+        return None
+    from azure.identity import ManagedIdentityCredential
+
+    client_id = fields.get("clientid")
+    return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
 
 
 async def _build_azure_runtime(settings: Settings) -> AzureRuntime:

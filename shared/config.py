@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     VAULT_KEK: SecretStr | None = None
     VAULT_KEK_RETIRED: list[SecretStr] = Field(default_factory=list)  # keys VAULT_KEK replaced, until rewrapped
     APPLICATIONINSIGHTS_CONNECTION_STRING: SecretStr | None = None
+    # "Authorization=AAD" (the app's system identity) or "ClientId=<id>;Authorization=AAD": telemetry with credential=
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: str | None = None
 
     # Live legacy change feeds (sync --source auth0|okta|keycloak --feed URL); see docs/feeds.md. Secrets here or
     # in LEGACY_CREDENTIALS_FILE (JSON), never on a command line.

@@ -27,7 +27,6 @@ HOST_SETTINGS = {
     "AzureWebJobsStorage",
     "AzureWebJobsStorage__accountName",
     "AzureWebJobsFeatureFlags",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 }
 MODELS: tuple[type[BaseModel], ...] = (Settings, JitSettings, WriteQuota, ServiceBusConnectionSettings)
 
