@@ -16,7 +16,6 @@ from shared.entra_limits import (
     MAX_ISSUER,
     MAX_ISSUER_ASSIGNED_ID,
     USER_STRING_MAXIMA,
-    too_long,
 )
 from shared.reasons import Reason, safe_key
 
@@ -92,13 +91,17 @@ def check_password(value: str) -> Problem | None:
     return None
 
 
+_TABLE_ORDER = {name: n for n, name in enumerate(USER_STRING_MAXIMA)}
+
+
 def check_user_properties(properties: Mapping[str, object]) -> Problem | None:
     """The first user property (POST /users body names) over its documented maximum, in table order."""
-    for name in USER_STRING_MAXIMA:
-        limit = too_long(name, properties.get(name))
-        if limit is not None:
-            return Reason.PROPERTY_TOO_LONG, f"{name} is longer than {limit} characters"
-    return None
+    maxima = USER_STRING_MAXIMA
+    over = [n for n, value in properties.items() if isinstance(value, str) and len(value) > maxima.get(n, len(value))]
+    if not over:
+        return None
+    name = min(over, key=_TABLE_ORDER.__getitem__)
+    return Reason.PROPERTY_TOO_LONG, f"{name} is longer than {USER_STRING_MAXIMA[name]} characters"
 
 
 def check_attribute(name: str, value: Any) -> Problem | None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 MAX_KEY_ECHO = 16
 _SAFE_KEY_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
+_SAFE_KEY = re.compile(rf"[A-Za-z0-9_.\-]{{0,{MAX_KEY_ECHO}}}")  # a name shown whole
 # Hash algorithm labels the readers emit for a hash they could not recognise (see shared/sources/hashes).
 UNRECOGNISED_ALGORITHMS = frozenset({"unknown", "auth0-unknown", "firebase-unknown"})
 _CRYPT_LABEL = re.compile(r"crypt-[A-Za-z0-9]{1,4}")  # a modular-crypt id such as $1$, $6$ (md5/sha-crypt)
@@ -83,7 +84,7 @@ def safe_key(name: str) -> str:
 
     A secret pasted where a key name belongs must not travel into rejects or the plan.
     """
-    if len(name) <= MAX_KEY_ECHO and all(_SAFE_KEY_CHAR.match(c) for c in name):
+    if _SAFE_KEY.fullmatch(name):
         return name
     return "".join(c if _SAFE_KEY_CHAR.match(c) else "?" for c in name[: MAX_KEY_ECHO // 2]) + "…"
 

@@ -61,16 +61,21 @@ class AttributeTypes:
 
     def observe(self, attributes: dict[str, Any]) -> None:
         """Tally one record's attributes. Raises MixedAttributeTypes (provisional only), see the module."""
-        reserved = self.options.reserved_names
-        renames = self.options.attribute_renames
-        implied = self._implied
+        all_kinds, implied = self._kinds, self._implied
         for name, value in attributes.items():
-            if name in self._skip or renames.get(name, name).lower() in reserved:
-                continue
-            kind = _kind(value)
-            if kind is None:
-                continue
-            self._kinds.setdefault(name, Counter())[kind] += 1
+            kinds = all_kinds.get(name)
+            if kinds is None:
+                if self._not_inferred(name):
+                    continue
+                kind = _kind(value)
+                if kind is None:
+                    continue
+                kinds = all_kinds[name] = Counter()
+            else:
+                kind = _kind(value)
+                if kind is None:
+                    continue
+            kinds[kind] += 1
             if kind == "Integer" and not INT32[0] <= value <= INT32[1]:
                 if not INT64[0] <= value <= INT64[1]:
                     if implied is not None:
@@ -81,6 +86,11 @@ class AttributeTypes:
                 data_type = extension_data_type(value)
                 if implied.setdefault(name, data_type) != data_type:
                     raise MixedAttributeTypes(name)
+
+    def _not_inferred(self, name: str) -> bool:
+        """A declared type, or a name the product writes itself."""
+        options = self.options
+        return name in self._skip or options.attribute_renames.get(name, name).lower() in options.reserved_names
 
     def observe_all(self, items: Iterable[object]) -> None:
         for item in items:
