@@ -6,6 +6,7 @@ The same checks run before `run` writes anything (cli/run_cmd.py calls `prefligh
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,9 +20,10 @@ from shared.credentials import CredentialConfigError
 
 EXIT_OK, EXIT_NOT_READY = 0, 2
 APP_HELP = (
-    "App registration: CLIENT_ID[:secret-env=VAR|:cert=PATH|:federated-token-file=PATH|:managed-identity=MI_ID] "
-    "(repeat: one lane, one quota per app)."
+    "App registration: CLIENT_ID[:secret-env=VAR|:secret-keyvault=URL|:cert=PATH|:federated-token-file=PATH|"
+    ":managed-identity=MI_ID] (repeat: one lane, one quota per app; or --apps-file)."
 )
+APPS_FILE_HELP = "A TOML file of [[apps]] tables, one lane each (docs/credentials.md); instead of or beside --app."
 
 
 class TenantNotReady(Exception):
@@ -53,6 +55,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="The external tenant: id or .onmicrosoft.com domain.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help=APP_HELP)] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         mfa: Annotated[bool, typer.Option(help="Also check the permission MFA import needs.")] = False,
         sign_ins: Annotated[bool, typer.Option(help="Also check the permission sign-in monitoring needs.")] = False,
@@ -60,7 +63,7 @@ def register(app: typer.Typer) -> None:
         """Check tokens, Graph permissions, the extensions app and the tenant before a run. Writes nothing."""
         out = Console(soft_wrap=True)
         try:
-            settings = build_settings(graph_url=graph_url, tenant=tenant, apps=app_id,
+            settings = build_settings(graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
                                       extensions_app_id=extensions_app_id)  # fmt: skip
             if not settings.EXTENSIONS_APP_ID:
                 from cli.run_cmd import _default_extensions_app_id

@@ -17,6 +17,7 @@ from typing import Annotated, cast
 
 import typer
 
+from cli.doctor_cmd import APPS_FILE_HELP
 from cli.run_cmd import _default_extensions_app_id
 from cli.settings_from_options import build_settings
 from shared.adapters.graph.directory import GraphDirectory
@@ -109,6 +110,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration to write with.")] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
     ) -> None:
         """Give the users still flagged for JIT after the deadline a policy, and purge their legacy hashes.
@@ -132,7 +134,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         try:
             settings = _default_extensions_app_id(build_settings(
-                state=state, graph_url=graph_url, tenant=tenant, apps=app_id, extensions_app_id=extensions_app_id,
+                state=state, graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
+                extensions_app_id=extensions_app_id,
             ))  # fmt: skip
             if dry_run:
                 listing = Path(state) / "longtail" / f"preview-{policy}.csv"

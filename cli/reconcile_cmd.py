@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.doctor_cmd import APPS_FILE_HELP
 from cli.run_cmd import _default_extensions_app_id
 from cli.settings_from_options import build_settings
 from shared.adapters.graph.lanes import build_directory
@@ -101,6 +102,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration to read with.")] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         first: Annotated[int, typer.Option(min=0, help="Differences shown in the HTML report.")] = 200,
     ) -> None:
@@ -116,7 +118,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         try:
             settings = _default_extensions_app_id(build_settings(
-                state=state, graph_url=graph_url, tenant=tenant, apps=app_id, extensions_app_id=extensions_app_id,
+                state=state, graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
+                extensions_app_id=extensions_app_id,
             ))  # fmt: skip
             result = asyncio.run(reconcile_to_files(export.resolve(), source, settings, out=out, json_out=json_out,
                                                     mapping=mapping, first_n=first))  # fmt: skip

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.doctor_cmd import APP_HELP
+from cli.doctor_cmd import APP_HELP, APPS_FILE_HELP
 from cli.runs import UnknownRun, is_open
 from cli.settings_from_options import build_settings
 from shared.adapters.graph.directory import GraphDirectory
@@ -160,6 +160,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help=APP_HELP)] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
     ) -> None:
         """Delete the users a run or a wave created (verified against the tenant), their vaulted hashes and ledger
@@ -167,7 +168,12 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 rolled back (or --dry-run listed); 1 some users left (not ours, or Graph kept failing: run
         again); 2 cannot start (unknown run or wave, a run unfinished, state in use or unreadable, access denied)."""
-        settings = build_settings(state=state, graph_url=graph_url, tenant=tenant, apps=app_id, time_scale=time_scale)
+        try:
+            settings = build_settings(state=state, graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
+                                      time_scale=time_scale)  # fmt: skip
+        except ValueError as exc:  # an unusable --app or apps file: say what, before touching the state
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         if not (Path(settings.STATE_DIR) / "migration.db").exists():
             typer.echo(f"error: {state}: no migration state here", err=True)
             raise typer.Exit(EXIT_USAGE)

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.doctor_cmd import APP_HELP, TenantNotReady, preflight_tenant
+from cli.doctor_cmd import APP_HELP, APPS_FILE_HELP, TenantNotReady, preflight_tenant
 from cli.option_limits import chunk_size_problem
 from cli.plan_cmd import ACCEPT_HELP, DEFAULT_TENANT, EXIT_CODES_HELP, QUOTA_HELP
 from cli.runs import OtherRunUnfinished, UnknownRun, abandonable, choose_run
@@ -253,6 +253,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help=APP_HELP)] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         chunk_size: Annotated[int | None, typer.Option(help="Users per chunk.")] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
@@ -291,7 +292,7 @@ def register(app: typer.Typer) -> None:
             blockers = constraint_blockers(export, profile, tenant, object_quota, accept or [])
             settings = _default_extensions_app_id(
                 build_settings(
-                    state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
+                    state=state, graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
                     extensions_app_id=extensions_app_id, time_scale=time_scale, chunk_size=chunk_size,
                 )
             )  # fmt: skip

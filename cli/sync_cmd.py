@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli.doctor_cmd import APPS_FILE_HELP
 from cli.run_cmd import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, _default_extensions_app_id
 from cli.settings_from_options import build_settings
 from shared.config import Settings
@@ -131,6 +132,7 @@ def register(app: typer.Typer) -> None:
         graph_url: Annotated[str | None, typer.Option(help="Graph base URL; the emulator's for a rehearsal.")] = None,
         tenant: Annotated[str | None, typer.Option(help="Tenant domain, e.g. contoso.onmicrosoft.com.")] = None,
         app_id: Annotated[list[str] | None, typer.Option("--app", help="App registration client id (repeat).")] = None,
+        apps_file: Annotated[Path | None, typer.Option("--apps-file", help=APPS_FILE_HELP)] = None,
         extensions_app_id: Annotated[str | None, typer.Option(help="The b2c-extensions-app's appId.")] = None,
         time_scale: Annotated[float | None, typer.Option(help="Emulator only: its --time-scale.")] = None,
     ) -> None:
@@ -148,7 +150,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         try:
             settings = _default_extensions_app_id(
-                build_settings(state=state, graph_url=graph_url, tenant=tenant, apps=app_id,
+                build_settings(state=state, graph_url=graph_url, tenant=tenant, apps=app_id, apps_file=apps_file,
                                extensions_app_id=extensions_app_id, time_scale=time_scale)
             )  # fmt: skip
         except ValueError as exc:
