@@ -77,6 +77,8 @@ def local_parts(
     state.mkdir(parents=True, exist_ok=True)
     db = state / "migration.db"
     queue = SqliteQueue(db, max_delivery_count=settings.MAX_DELIVERY_COUNT)
+    # Before export drops were Event Grid events, PlanExports went to export-drops: a run left there resumes.
+    queue.move_type("PlanExport", settings.EXPORT_DROPS_QUEUE, settings.EXPORT_PLANS_QUEUE)
     ledger = SqliteLedger(db)
     sealer = Sealer.from_key_file(state / "keys" / "chunk.key")
     vault = open_local_vault(str(state))

@@ -15,7 +15,7 @@ from cli.local_host import LocalHost
 from shared.bootstrap import AzureRuntime, LocalHostParts, install, local_parts
 from shared.config import Settings
 from shared.handlers.workflow import Workflow
-from shared.messages import PlanExport
+from shared.messages import Envelope, PlanExport
 from shared.stages import queue_routes
 from tests.functions.triggers import function_named, parked_reason, sb_message
 from tests.unit.test_event_grid_drops import BLOB_DELETED_SAMPLE, EVENT_GRID_SAMPLE, as_drop
@@ -84,5 +84,23 @@ async def test_the_local_host_delivers_the_same_event_body_and_drops_a_redeliver
         [(message_id, queue, reason)] = parts.queue.dead_letters()
         assert (message_id, queue) == ("evt-2", "export-drops")
         assert reason.startswith("PoisonMessage: not_blob_created")
+    finally:
+        await parts.close()
+
+
+async def test_a_plan_export_left_on_export_drops_by_an_older_version_is_planned_on_resume(tmp_path: Path):
+    # Given a state directory where an older version queued a run's PlanExport on export-drops, then stopped
+    settings = Settings(STATE_DIR=str(tmp_path))
+    old = local_parts(settings)
+    plan = PlanExport(run_id="before-upgrade", source="jsonl", export_ref="users.jsonl")
+    await old.queue.send_all([Envelope(id="before-upgrade:plan:export", queue="export-drops", payload=plan)])
+    await old.close()
+    # When this version opens the state again
+    parts = local_parts(settings)
+    try:
+        # Then the PlanExport waits on export-plans for the plan stage, not as poison on export-drops
+        received = parts.queue.receive(["export-plans"])
+        assert received is not None and received.envelope is not None and received.envelope.payload == plan
+        assert parts.queue.receive(["export-drops"]) is None
     finally:
         await parts.close()

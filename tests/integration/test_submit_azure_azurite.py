@@ -224,3 +224,18 @@ async def test_a_failed_upload_names_the_setting_and_never_the_sas(deployment: D
     [line] = [ln for ln in output.splitlines() if ln.startswith("error:")]
     assert "cannot upload the export to container no-such-container" in line and "STORAGE_CONNECTION_STRING" in line
     assert "SECRETSIG" not in output and "sig=" not in output
+
+
+async def test_a_drop_nobody_picks_up_times_out_with_exit_4_and_says_where_to_look(deployment: Deployment):
+    # Given a deployment whose Event Grid never delivers (nothing runs the triggers here)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "submit", str(SAMPLE), "--source", "jsonl", "--azure", "--timeout", "2",
+         "--poll", "0.5"],
+        cwd=ROOT, env=operator_env(deployment.env), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    # Then submit stops after its timeout with exit 4, pointing at the subscription and the poison reasons
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "the Functions app has not picked up the drop" in proc.stdout
+    assert "runs/_poison/export-drops/" in proc.stdout
+    names = [b.name async for b in deployment.container.list_blobs(name_starts_with="exports/jsonl/")]
+    assert len(names) == 1, "the export was not uploaded exactly once"

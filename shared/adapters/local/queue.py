@@ -115,6 +115,16 @@ class SqliteQueue:
             (message_id, queue, None, body, time.monotonic_ns(), self._clock()),
         )
 
+    def move_type(self, message_type: str, from_queue: str, to_queue: str) -> int:
+        """Move unsettled messages of one type to another queue (a stage's queue was renamed). Returns how many."""
+        with self._transaction():
+            cur = self._conn.execute(
+                "UPDATE messages SET queue=? WHERE queue=? AND state IN ('ready','leased') "
+                "AND json_extract(body, '$.type') = ?",
+                (to_queue, from_queue, message_type),
+            )
+        return cur.rowcount
+
     def recover(self, queues: Sequence[str] | None = None) -> int:
         """Release leases held by a host that died (of these queues; all when None): visible again now."""
         where, args = _in_queues(queues)
