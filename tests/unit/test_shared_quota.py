@@ -1,10 +1,23 @@
-"""The shared write quota at its port: several SharedBudgets on one bucket never exceed it; leases expire."""
+"""The shared write quota at its port: several SharedBudgets on one bucket never exceed it; leases expire;
+quota a late drawer did not take is still there (the grant log), and leases come in whole batches."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
-from shared.adapters.graph.quota_lease import BucketRow, BucketTerms, SharedBudget, blocked, bucket_terms, draw
+from shared.adapters.graph.quota_lease import (
+    BucketRow,
+    BucketTerms,
+    SharedBudget,
+    blocked,
+    bucket_terms,
+    decode_grants,
+    draw,
+    encode_grants,
+)
+from shared.adapters.local.quota import SqliteQuotaStore
 
 
 class FakeClock:
@@ -27,10 +40,10 @@ class MemoryQuotaStore:
         self.clock = clock
         self.draws = 0
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int) -> tuple[int, float]:
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
         self.draws += 1
         await asyncio.sleep(0)  # a round-trip: other batches queue meanwhile
-        row, granted, wait = draw(self.rows.get(key), terms, need, want, self.clock())
+        row, granted, wait = draw(self.rows.get(key), terms, need, want, self.clock(), step)
         self.rows[key] = row
         return granted, wait
 
@@ -49,22 +62,56 @@ def budgets(store: MemoryQuotaStore, clock: FakeClock, n: int, **kw: float) -> l
     ]
 
 
-def test_terms_keep_capacity_plus_refill_over_window_and_lease_under_the_quota():
+def test_terms_keep_the_log_under_the_quota_and_pace_faster_than_it():
     terms = bucket_terms(3000, 150.0, headroom=0.98, burst=40, lease_s=2.0)
-    assert terms.capacity + terms.rate * (150.0 + 2.0) <= 3000 * 0.98 + 1e-6
-    assert terms.capacity == 40
+    assert terms.allowed == 3000 * 0.98 and terms.span_s == 152.0  # any window + lease holds at most this
+    assert terms.capacity == 40 and terms.rate > terms.allowed / terms.span_s  # pacing never the limit on average
 
 
-def test_draw_grants_between_need_and_want_or_says_how_long_to_wait():
+def test_draw_grants_whole_steps_between_need_and_want_or_says_how_long_to_wait():
     terms = BucketTerms(capacity=40, rate=10.0, lease_s=1.0)
     row, granted, wait = draw(None, terms, 20, 40, now=0.0)
     assert (granted, wait, row.tokens) == (40, 0.0, 0.0)
     row, granted, wait = draw(row, terms, 20, 40, now=1.0)  # 10 tokens back: not enough for 20
     assert granted == 0 and abs(wait - 1.0) < 1e-9  # come back at half the bucket (20), not when it is full
+    _, granted, _ = draw(row, terms, 20, 40, now=2.5, step=20)  # 25 back; in whole batches: 20, no remainder of 5
+    assert granted == 20
     row, granted, _ = draw(row, terms, 20, 40, now=2.5)  # 25 back
     assert granted == 25
-    row, granted, _ = draw(row, terms, 1, 40, now=0.5)  # a clock behind the row's never refills backwards
+    _, granted, _ = draw(row, terms, 1, 40, now=0.5)  # a clock behind the row's never refills backwards
     assert granted == 0
+
+
+def test_the_log_refuses_past_the_quota_until_its_oldest_grants_leave_it():
+    terms = BucketTerms(capacity=100, rate=1000.0, lease_s=0.5, allowed=100, span_s=10.5)
+    row, granted, _ = draw(None, terms, 60, 60, now=0.0)
+    row, granted2, _ = draw(row, terms, 40, 40, now=1.0)
+    assert granted == 60 and granted2 == 40 and row.granted == 100
+    row, granted, wait = draw(row, terms, 20, 20, now=5.0)  # pacing bucket full again, but the log is full
+    assert granted == 0 and abs(wait - 5.5) < 1e-9  # until the grant of t=0 leaves at 0 + 10.5
+    row, granted, _ = draw(row, terms, 20, 60, now=10.6)
+    assert granted == 60 and row.granted == 100  # the 60 of t=0 are out, the 40 of t=1 still in
+
+
+def test_the_log_round_trips_through_its_stored_text_never_earlier():
+    grants = ((1000.1234, 40), (1000.5, 20))
+    back = decode_grants(encode_grants(grants))
+    assert [n for _, n in back] == [40, 20]
+    assert all(b >= a for (a, _), (b, _) in zip(grants, back, strict=True))  # rounded up: leaves late, never early
+    assert decode_grants("") == () and decode_grants(None) == ()
+
+
+def test_a_state_from_before_the_log_is_upgraded_in_place(tmp_path: Path):
+    db = tmp_path / "migration.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE quota_buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, "
+                     "updated REAL NOT NULL, blocked_until REAL NOT NULL)")  # fmt: skip
+        conn.execute("INSERT INTO quota_buckets VALUES ('t|app|a', 5.0, 1000.0, 0.0)")
+    store = SqliteQuotaStore(db, clock=lambda: 1000.0)
+    terms = BucketTerms(capacity=40, rate=10.0, lease_s=1.0, allowed=100, span_s=11.0)
+    assert store._draw("t|app|a", terms, 5, 5, 1) == (5, 0.0)  # the old row's tokens are kept
+    assert store._draw("t|app|a", terms, 1, 1, 1)[0] == 0
+    store.close()
 
 
 async def test_four_instances_on_one_bucket_never_exceed_any_window():
@@ -132,3 +179,21 @@ async def test_retry_after_on_one_instance_blocks_the_bucket_for_all():
     start = clock.t
     await other.acquire(1)
     assert clock.t - start >= 5.0
+
+
+async def test_quota_a_late_drawer_did_not_take_is_not_lost():
+    """Drawers woken late (a busy host) would let a token bucket fill and spill; the log keeps the room for them."""
+    clock = FakeClock()
+    store = MemoryQuotaStore(clock)
+    instances = budgets(store, clock, 4)
+    terms = instances[0].terms
+    sent: list[tuple[float, int]] = []
+    start = clock.t
+    for i in range(4 * 400):
+        await instances[i % 4].acquire(20)
+        sent.append((clock.t, 20))
+        if i % 20 == 0:  # now and then every drawer is late: for longer than the pacing bucket takes to fill
+            clock.t += 2 * terms.capacity / terms.rate
+    elapsed = clock.t - start
+    assert max_in_any_window(sent, 150.0) <= 3000 * 0.98
+    assert sum(n for _, n in sent) >= 0.97 * terms.allowed * elapsed / terms.span_s  # nothing spilled

@@ -1,15 +1,20 @@
-"""Shared write quota: one token bucket per app lane (and one per tenant) that every process draws from.
+"""Shared write quota: one bucket per app lane (and one per tenant) that every process draws from.
 
 Graph counts writes per app id and per tenant, however many Functions instances send them. A process-local
 ThrottleBudget paces each instance as if it were alone, so N instances would spend N quotas. A
 `SharedBudget` instead draws *leases* of a few tokens from a bucket kept in a `QuotaStore` (Table Storage
 in Azure, the state's SQLite database locally), so it is one round-trip per lease, not per request.
 
-A lease is valid for `lease_s` seconds: tokens not spent by then are dropped, never sent late. So a crashed
-holder's unused lease simply expires, and the bucket's terms make any sliding window of the quota hold:
-writes sent in a window come from grants made in that window or at most `lease_s` earlier, hence
-`capacity + rate × (window + lease_s) ≤ headroom × limit`. A 429's Retry-After blocks the shared bucket,
-so every instance pauses, not only the one that was told.
+A bucket is the server's own rule, kept on the grants: a **log of the grants of the last `window + lease_s`
+seconds** (`BucketRow.grants`), and a draw is granted only while that log holds at most `headroom × limit`.
+A lease is valid for `lease_s` seconds: tokens not spent by then are dropped, never sent late. So every write
+sent in a server window of `window` seconds was granted within `window + lease_s` of it, and no window holds
+more than the quota, whichever process sent the writes. Quota nobody drew in time is not lost (as it is from a
+token bucket that fills while its drawers are late): it stays in the log's room until someone draws it.
+A pacing bucket (`pace` × the log's average rate, `capacity` tokens) only spreads the grants over the window
+instead of granting a whole window at once; it runs faster than the log, so a late drawer costs nothing.
+A lease is granted in whole batches (`step`), so no remainder is left to expire. A 429's Retry-After blocks
+the shared bucket, so every instance pauses, not only the one that was told.
 """
 
 from __future__ import annotations
@@ -23,25 +28,38 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+PACE = 1.25  # the pacing bucket's rate ÷ the log's average rate: a drawer may be a fifth late without loss
+MERGE_SLOTS = 256  # grants closer than span / MERGE_SLOTS share one log entry (stamped with the later time)
+
 
 @dataclass(frozen=True)
 class BucketTerms:
-    capacity: float  # tokens the bucket holds at most
-    rate: float  # tokens per second it refills
+    capacity: float  # tokens the pacing bucket holds at most
+    rate: float  # tokens per second the pacing bucket refills
     lease_s: float  # a lease's tokens are spent within this, or dropped
+    allowed: float = math.inf  # grants the log holds at most (headroom × limit)
+    span_s: float = 0.0  # how long a grant stays in the log: window + lease_s
 
 
-def bucket_terms(limit: int, window_s: float, *, headroom: float, burst: int, lease_s: float) -> BucketTerms:
+def bucket_terms(
+    limit: int, window_s: float, *, headroom: float, burst: int, lease_s: float, pace: float = PACE
+) -> BucketTerms:
     allowed = limit * headroom
     capacity = float(max(1, min(burst, int(allowed // 2))))
-    return BucketTerms(capacity, max(allowed - capacity, 1.0) / (window_s + lease_s), lease_s)
+    span = window_s + lease_s
+    return BucketTerms(capacity, pace * allowed / span, lease_s, allowed, span)
 
 
 @dataclass(frozen=True)
 class BucketRow:
-    tokens: float
+    tokens: float  # the pacing bucket
     updated: float  # wall-clock seconds (shared by processes and instances)
     blocked_until: float = 0.0
+    grants: tuple[tuple[float, int], ...] = ()  # (granted at, tokens) of the last span_s seconds, oldest first
+
+    @property
+    def granted(self) -> int:
+        return sum(n for _, n in self.grants)
 
 
 def refilled(row: BucketRow | None, terms: BucketTerms, now: float) -> BucketRow:
@@ -49,34 +67,72 @@ def refilled(row: BucketRow | None, terms: BucketTerms, now: float) -> BucketRow
         return BucketRow(terms.capacity, now)
     # Another instance's clock may be a little ahead: never refill backwards.
     tokens = min(terms.capacity, row.tokens + max(0.0, now - row.updated) * terms.rate)
-    return BucketRow(tokens, max(now, row.updated), row.blocked_until)
+    horizon = now - terms.span_s
+    grants = tuple(g for g in row.grants if g[0] > horizon)
+    return BucketRow(tokens, max(now, row.updated), row.blocked_until, grants)
 
 
-def draw(row: BucketRow | None, terms: BucketTerms, need: int, want: int, now: float) -> tuple[BucketRow, int, float]:
-    """(new row, tokens granted, seconds to wait when none were): grants `need`..`want` tokens or nothing."""
+def _log_wait(row: BucketRow, terms: BucketTerms, need: int, now: float) -> float:
+    """Seconds until the log has room for `need` more (0: it has)."""
+    excess = row.granted + need - terms.allowed
+    for stamp, n in row.grants:
+        if excess <= 0:
+            break
+        excess -= n
+        if excess <= 0:
+            return stamp + terms.span_s - now
+    return 0.0 if excess <= 0 else terms.span_s
+
+
+def draw(
+    row: BucketRow | None, terms: BucketTerms, need: int, want: int, now: float, step: int = 1
+) -> tuple[BucketRow, int, float]:
+    """(new row, tokens granted, seconds to wait when none were): grants `need` + k × `step` ≤ `want`, or nothing."""
     row = refilled(row, terms, now)
     if now < row.blocked_until:
         return row, 0, row.blocked_until - now
     need = max(1, min(need, int(terms.capacity)))
-    if row.tokens < need:
-        # Come back when more than `need` has accrued (fewer round-trips at the same rate), but well before the
-        # bucket is full: a waiter woken late by a busy host keeps what accrued meanwhile instead of spilling it.
+    want = max(want, need)
+    room = terms.allowed - row.granted
+    if row.tokens < need or room < need:
+        # Come back when more than `need` has accrued (fewer round-trips at the same rate), but before the
+        # pacing bucket is full; and not before the log has room.
         target = max(need, min(want, terms.capacity / 2))
-        return row, 0, max((target - row.tokens) / terms.rate, 1e-3)
-    granted = max(need, min(want, math.floor(row.tokens)))
-    return BucketRow(row.tokens - granted, row.updated, row.blocked_until), granted, 0.0
+        wait = max((target - row.tokens) / terms.rate, _log_wait(row, terms, need, now))
+        return row, 0, max(wait, 1e-3)
+    step = max(1, step)
+    granted = need + step * ((math.floor(min(want, row.tokens, room)) - need) // step)
+    grants = row.grants
+    if grants and grants[-1][0] > now - terms.span_s / MERGE_SLOTS:
+        grants = (*grants[:-1], (max(now, grants[-1][0]), grants[-1][1] + granted))  # conservative: the later stamp
+    else:
+        grants = (*grants, (now, granted))
+    return BucketRow(row.tokens - granted, row.updated, row.blocked_until, grants), granted, 0.0
 
 
 def blocked(row: BucketRow | None, terms: BucketTerms, seconds: float, now: float) -> BucketRow:
     row = refilled(row, terms, now)
-    return BucketRow(min(row.tokens, 0.0), row.updated, max(row.blocked_until, now + seconds))
+    return BucketRow(min(row.tokens, 0.0), row.updated, max(row.blocked_until, now + seconds), row.grants)
+
+
+def encode_grants(grants: tuple[tuple[float, int], ...]) -> str:
+    """The log as stored (a Table string property, a SQLite TEXT column): `stamp:n` pairs, space-separated."""
+    # Stamps rounded up, never down: a grant may leave the log a millisecond late, never early.
+    return " ".join(f"{math.ceil(stamp * 1000) / 1000:.3f}:{n}" for stamp, n in grants)
+
+
+def decode_grants(text: str | None) -> tuple[tuple[float, int], ...]:
+    if not text:
+        return ()
+    pairs = (part.split(":") for part in text.split())
+    return tuple((float(stamp), int(n)) for stamp, n in pairs)
 
 
 class QuotaStore(Protocol):
     """Where the shared buckets live. Both operations are atomic across processes."""
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int) -> tuple[int, float]:
-        """(granted, wait_s): between `need` and `want` tokens, or 0 and how long until `need` could be."""
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
+        """(granted, wait_s): `need` + k × `step` tokens, at most `want`; or 0 and how long until `need` could be."""
         ...
 
     async def block(self, key: str, terms: BucketTerms, seconds: float) -> None:
@@ -143,13 +199,15 @@ class SharedBudget:
             if held >= n:
                 self._spend(n)
                 return
-            # A lease sized to the demand queued here now (capped): tokens drawn for nobody would expire unused.
-            want = max(min(self.lease_tokens, n * self._waiting) - held, n - held)
-            granted, wait = await self.store.draw(self.key, self.terms, n - held, want)
+            # A lease sized to the batches queued here now (capped), in whole batches: tokens drawn for nobody,
+            # or a remainder smaller than a batch, would expire unused.
+            batches = max(1, min(self._waiting, self.lease_tokens // n))
+            asked = self._clock()  # the store stamps the grant no earlier: the lease never outlives stamp + lease_s
+            granted, wait = await self.store.draw(self.key, self.terms, n - held, n * batches - held, n)
             if granted:
                 self.leases_drawn += 1
                 self.tokens_drawn += granted
-                self._leases.append([float(granted), self._clock() + self.terms.lease_s])
+                self._leases.append([float(granted), asked + self.terms.lease_s])
                 continue
             # Several processes wait on one bucket: spread their retries a little.
             await self._wait(wait * random.uniform(1.0, 1.05))
