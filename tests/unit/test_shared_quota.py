@@ -65,7 +65,8 @@ def budgets(store: MemoryQuotaStore, clock: FakeClock, n: int, **kw: float) -> l
 def test_terms_keep_the_log_under_the_quota_and_pace_faster_than_it():
     terms = bucket_terms(3000, 150.0, headroom=0.98, burst=40, lease_s=2.0)
     assert terms.allowed == 3000 * 0.98 and terms.span_s == 152.0  # any window + lease holds at most this
-    assert terms.capacity == 40 and terms.rate > terms.allowed / terms.span_s  # pacing never the limit on average
+    assert terms.capacity + terms.rate * terms.span_s <= terms.allowed  # the planned rate is safe on its own
+    assert terms.capacity == 40 and terms.pace_rate > terms.allowed / terms.span_s  # pacing never the limit
 
 
 def test_draw_grants_whole_steps_between_need_and_want_or_says_how_long_to_wait():

@@ -11,7 +11,7 @@ A lease is valid for `lease_s` seconds: tokens not spent by then are dropped, ne
 sent in a server window of `window` seconds was granted within `window + lease_s` of it, and no window holds
 more than the quota, whichever process sent the writes. Quota nobody drew in time is not lost (as it is from a
 token bucket that fills while its drawers are late): it stays in the log's room until someone draws it.
-A pacing bucket (`pace` × the log's average rate, `capacity` tokens) only spreads the grants over the window
+A pacing bucket (`pace` × the planned average rate, `capacity` tokens) only spreads the grants over the window
 instead of granting a whole window at once; it runs faster than the log, so a late drawer costs nothing.
 A lease is granted in whole batches (`step`), so no remainder is left to expire. A 429's Retry-After blocks
 the shared bucket, so every instance pauses, not only the one that was told.
@@ -28,17 +28,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-PACE = 1.25  # the pacing bucket's rate ÷ the log's average rate: a drawer may be a fifth late without loss
+PACE = 1.25  # the pacing bucket's rate ÷ the planned average: a drawer may be a fifth late without loss
 MERGE_SLOTS = 256  # grants closer than span / MERGE_SLOTS share one log entry (stamped with the later time)
 
 
 @dataclass(frozen=True)
 class BucketTerms:
     capacity: float  # tokens the pacing bucket holds at most
-    rate: float  # tokens per second the pacing bucket refills
+    rate: float  # the average rate grants are planned at, tokens per second (plan's estimate reads it)
     lease_s: float  # a lease's tokens are spent within this, or dropped
     allowed: float = math.inf  # grants the log holds at most (headroom × limit)
     span_s: float = 0.0  # how long a grant stays in the log: window + lease_s
+    pace: float = 1.0  # the pacing bucket refills at pace × rate
+
+    @property
+    def pace_rate(self) -> float:
+        return self.rate * self.pace
 
 
 def bucket_terms(
@@ -47,7 +52,9 @@ def bucket_terms(
     allowed = limit * headroom
     capacity = float(max(1, min(burst, int(allowed // 2))))
     span = window_s + lease_s
-    return BucketTerms(capacity, pace * allowed / span, lease_s, allowed, span)
+    # `capacity + rate × span ≤ allowed` (a token bucket's bound) keeps `rate` a safe plan on its own; the log,
+    # not the pacing bucket, is what holds the quota, so the bucket may run faster than that.
+    return BucketTerms(capacity, max(allowed - capacity, 1.0) / span, lease_s, allowed, span, pace)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ def refilled(row: BucketRow | None, terms: BucketTerms, now: float) -> BucketRow
     if row is None:
         return BucketRow(terms.capacity, now)
     # Another instance's clock may be a little ahead: never refill backwards.
-    tokens = min(terms.capacity, row.tokens + max(0.0, now - row.updated) * terms.rate)
+    tokens = min(terms.capacity, row.tokens + max(0.0, now - row.updated) * terms.pace_rate)
     horizon = now - terms.span_s
     grants = tuple(g for g in row.grants if g[0] > horizon)
     return BucketRow(tokens, max(now, row.updated), row.blocked_until, grants)
@@ -98,7 +105,7 @@ def draw(
         # Come back when more than `need` has accrued (fewer round-trips at the same rate), but before the
         # pacing bucket is full; and not before the log has room.
         target = max(need, min(want, terms.capacity / 2))
-        wait = max((target - row.tokens) / terms.rate, _log_wait(row, terms, need, now))
+        wait = max((target - row.tokens) / terms.pace_rate, _log_wait(row, terms, need, now))
         return row, 0, max(wait, 1e-3)
     step = max(1, step)
     granted = need + step * ((math.floor(min(want, row.tokens, room)) - need) // step)
