@@ -139,22 +139,25 @@ class SqliteCredentialVault:
             ).fetchall()
             if not rows:
                 return report
+            moves: list[tuple[str, bytes, str, str, bytes]] = []  # new kek, new wrapped key; where: id, old kek, key
             for object_id, kek_id, wrapped_dek, sealed in rows:
                 try:
                     moved = await rewrapped(self._wrapper, Sealed(object_id, kek_id, wrapped_dek, sealed))
                 except KeyUnwrapFailed:
                     report.unopenable += 1
                     continue
-                with self._db:
+                moves.append((moved.kek_id, moved.wrapped_dek, object_id, kek_id, wrapped_dek))
+            with self._db:  # one transaction per page; each row only if unchanged since it was read
+                for move in moves:
                     changed = self._db.execute(
                         "UPDATE credentials SET kek_id = ?, wrapped_dek = ? "
                         "WHERE object_id = ? AND kek_id = ? AND wrapped_dek = ?",
-                        (moved.kek_id, moved.wrapped_dek, object_id, kek_id, wrapped_dek),
+                        move,
                     ).rowcount
-                if changed:
-                    report.rewrapped += 1
-                else:
-                    report.changed_meanwhile += 1
+                    if changed:
+                        report.rewrapped += 1
+                    else:
+                        report.changed_meanwhile += 1
             after = str(rows[-1][0])
 
     def close(self) -> None:

@@ -73,6 +73,9 @@ class TableCredentialVault:
 
     async def close(self) -> None:
         await self._table.close()
+        close_wrapper = getattr(self._wrapper, "close", None)  # Key Vault: its CryptographyClients
+        if close_wrapper is not None:
+            await close_wrapper()
 
     # -- the CredentialVault port -------------------------------------------------------------------
 
