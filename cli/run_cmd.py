@@ -178,8 +178,9 @@ async def _drive(
         parts.ports,
         workflow,
         queue_routes(settings),
-        # Two chunks in flight per app registration keep every lane's budget busy.
-        concurrency=2 * max(1, len(settings.APP_IDS)),
+        # Two chunks per app registration, plus one: while one writes, the next is read, ledgered and hashed
+        # (waiting for its turn on the budgets, see GraphDirectory.create_users) and the last one is settled.
+        concurrency=2 * max(1, len(settings.APP_IDS)) + 1,
     )
     if not show_progress:
         return await host.run_until_complete(run_id)

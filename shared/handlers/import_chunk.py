@@ -20,7 +20,7 @@ from datetime import timedelta
 from shared.errors import RunNotFound
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.create_results import bounded_gather, give_up, settle_all
-from shared.handlers.jit_credentials import store_jit_credentials
+from shared.handlers.jit_credentials import start_chunk_hashes, store_jit_credentials
 from shared.handlers.method_import import import_methods
 from shared.handlers.options import mapping_from_dict
 from shared.handlers.workflow import Workflow
@@ -50,15 +50,15 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
         progress.mark_sending(target.legacy_id)
         if (previous := known.get(target.legacy_id)) is None or previous.outcome != Outcome.PENDING:
             progress.entry(target.legacy_id, Outcome.PENDING)
-    await progress.flush()
-
-    results = await ports.directory.create_users(to_send) if to_send else []
-    targets = {t.legacy_id: t for t in to_send}
-    still_open = await settle_all(progress, targets, results)
-    last_attempt = bool(still_open) and command.attempt + 1 >= workflow.max_attempts
-    if last_attempt:
-        await bounded_gather([give_up(progress, targets[r.legacy_id], r, workflow) for r in still_open])
-    await store_jit_credentials(progress, targets)  # vault first: see jit_credentials
+    with start_chunk_hashes(progress, to_send) as hashes:  # derived while the creates are in flight
+        await progress.flush()
+        results = await ports.directory.create_users(to_send) if to_send else []
+        targets = {t.legacy_id: t for t in to_send}
+        still_open = await settle_all(progress, targets, results)
+        last_attempt = bool(still_open) and command.attempt + 1 >= workflow.max_attempts
+        if last_attempt:
+            await bounded_gather([give_up(progress, targets[r.legacy_id], r, workflow) for r in still_open])
+        await store_jit_credentials(progress, targets, hashes)  # vault first: see jit_credentials
     await progress.flush()
     methods_open = await import_methods(progress, last_attempt=command.attempt + 1 >= workflow.max_attempts)
     await progress.flush()

@@ -11,6 +11,8 @@ compare-and-set on its old wrapped key (a row re-stored meanwhile is already cur
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +40,7 @@ class SqliteCredentialVault:
     def __init__(self, path: Path, wrapper: KeyWrapper) -> None:
         self._wrapper = wrapper
         self._db = connect(path)  # WAL; a full or read-only disk raises StateUnavailable naming the file
+        self._lock = threading.Lock()  # store_many writes from a worker thread: one transaction at a time
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 
@@ -49,7 +52,10 @@ class SqliteCredentialVault:
     async def store_many(self, credentials: Sequence[StoredCredential]) -> None:
         """Upsert a batch in one transaction."""
         rows = [(s.object_id, s.kek_id, s.wrapped_dek, s.sealed) for s in await seal_all(self._wrapper, credentials)]
-        with self._db:
+        await asyncio.to_thread(self._upsert, rows)  # an import's chunk: the loop keeps sending meanwhile
+
+    def _upsert(self, rows: list[tuple[str, str, bytes, bytes]]) -> None:
+        with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT INTO credentials (object_id, kek_id, wrapped_dek, sealed) VALUES (?, ?, ?, ?) "
@@ -63,6 +69,10 @@ class SqliteCredentialVault:
         return None if row is None else await self._open(object_id, row)
 
     async def delete(self, object_id: str) -> None:
+        with self._lock:
+            self._delete(object_id)
+
+    def _delete(self, object_id: str) -> None:
         self._db.execute("DELETE FROM credentials WHERE object_id = ?", (object_id,))
         # Move WAL pages (which still hold the sealed row) into the main file, where secure_delete zeroes them.
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

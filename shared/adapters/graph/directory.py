@@ -13,30 +13,26 @@ only retry layer; the SDK's RetryHandler is not in the middleware (client.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
-from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
-from msgraph.generated.applications.applications_request_builder import ApplicationsRequestBuilder
-from msgraph.generated.models.extension_property import ExtensionProperty
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.auth_methods import AuthMethods
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
+from shared.adapters.graph.json_calls import get_json, send_json, values
 from shared.auth_methods import MethodKind
 from shared.errors import ExtensionTypeConflict
 from shared.ports import CreateResult, MethodAnswer, MethodPost
@@ -72,6 +68,25 @@ class _Round:
     retry: dict[str, TargetUser] = field(default_factory=dict)
     retry_after: dict[str, float] = field(default_factory=dict)
     ambiguous_now: set[str] = field(default_factory=set)  # failed ambiguously in this round: look up first
+    unadmitted: int = 0  # batches of this round still waiting for their budget
+    on_admitted: Callable[[], None] | None = None  # called once every batch of the round has its budget
+
+    def admitted(self) -> None:
+        self.unadmitted -= 1
+        if self.unadmitted <= 0 and self.on_admitted is not None:
+            self.on_admitted()
+
+
+class _Turn:
+    """One create_users call's turn on the budgets: handed on to the next call once, however often asked."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock: asyncio.Lock | None = lock
+
+    def hand_on(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def _quote(value: str) -> str:
@@ -120,6 +135,7 @@ class GraphDirectory:
         self.backoff_base_s = backoff_base_s
         self._clock = clock
         self._next_lane = 0
+        self._turn = asyncio.Lock()  # whose first round is drawing on the budgets (see create_users)
         self.requests_sent = 0
         self.items_throttled = 0
         self.ambiguous_lookups = 0
@@ -131,14 +147,27 @@ class GraphDirectory:
 
     # -- creates ---------------------------------------------------------------------------------------
     async def create_users(self, users: Sequence[TargetUser]) -> list[CreateResult]:
+        """Concurrent calls take turns: each call's first round draws on the budgets alone, in arrival order, and
+        hands the turn on as soon as its last batch has its budget. So one chunk's writes finish while the next
+        one's are already queued behind them, instead of all chunks in flight finishing (and then all doing
+        their ledger and vault work, with the budget idle) at the same moment."""
+        await self._turn.acquire()
+        turn = _Turn(self._turn)
+        try:
+            return await self._create(users, turn.hand_on)
+        finally:
+            turn.hand_on()
+
+    async def _create(self, users: Sequence[TargetUser], hand_on: Callable[[], None]) -> list[CreateResult]:
         pending = {u.legacy_id: u for u in users}
         final: dict[str, CreateResult] = {}
         ambiguous: set[str] = set()
         transient_attempts: dict[str, int] = {}
         deadline = self._clock() + self.inline_retry_budget_s
         while pending:
-            rnd = _Round(pending)
+            rnd = _Round(pending, on_admitted=hand_on)
             await self._send_round(rnd, ambiguous, transient_attempts)
+            hand_on()  # retry rounds (429s, transient errors) never hold the turn
             final.update(rnd.results)
             pending = rnd.retry
             if rnd.ambiguous_now & pending.keys():
@@ -208,6 +237,7 @@ class GraphDirectory:
         batches: asyncio.Queue[list[TargetUser]] = asyncio.Queue()
         for start in range(0, len(items), BATCH_LIMIT):
             batches.put_nowait(items[start : start + BATCH_LIMIT])
+        rnd.unadmitted = batches.qsize()
 
         async def lane_worker(lane: AppLane) -> None:
             while True:
@@ -239,6 +269,7 @@ class GraphDirectory:
     ) -> None:
         await lane.budget.acquire(len(batch))
         await self.tenant_budget.acquire(len(batch))
+        rnd.admitted()
         body = {
             "requests": [
                 {
@@ -281,17 +312,7 @@ class GraphDirectory:
             self._classify(lane, user, item, rnd, ambiguous, transient_attempts)
 
     async def _post_batch(self, client: GraphServiceClient, body: dict[str, Any]) -> dict[str, Any]:
-        adapter = client.request_adapter
-        info = RequestInformation()
-        info.http_method = Method.POST
-        info.url_template = "{+baseurl}/$batch"
-        info.path_parameters = {"baseurl": adapter.base_url}
-        info.headers.try_add("Content-Type", "application/json")
-        info.headers.try_add("Accept", "application/json")
-        info.content = json.dumps(body, separators=(",", ":")).encode()
-        raw: Any = await adapter.send_primitive_async(info, "bytes", ERROR_MAP)
-        parsed: Any = json.loads(raw) if raw else {}
-        return parsed if isinstance(parsed, dict) else {}
+        return await send_json(client, Method.POST, "$batch", body=body)
 
     def _classify(
         self,
@@ -380,17 +401,14 @@ class GraphDirectory:
         return await self._with_retries(lambda: self._find_user_by_identity(identity))
 
     async def _find_user_by_identity(self, identity: ObjectIdentity) -> str | None:
-        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
-            filter=(
-                f"identities/any(c:c/issuerAssignedId eq '{_quote(identity.issuer_assigned_id)}'"
-                f" and c/issuer eq '{_quote(identity.issuer)}')"
-            ),
-            select=["id"],
-            top=1,
-        )
-        page = await self._reader.users.get(request_configuration=RequestConfiguration(query_parameters=query))
-        users = page.value if page and page.value else []
-        return users[0].id if users else None
+        query = {
+            "$filter": f"identities/any(c:c/issuerAssignedId eq '{_quote(identity.issuer_assigned_id)}'"
+            f" and c/issuer eq '{_quote(identity.issuer)}')",
+            "$select": "id",
+            "$top": "1",
+        }
+        users = values(await get_json(self._reader, "users", query))
+        return str(users[0]["id"]) if users and users[0].get("id") else None
 
     # -- MFA methods (auth_methods.py) ---------------------------------------------------------------
     async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
@@ -419,16 +437,13 @@ class GraphDirectory:
 
     async def _ensure_extension_properties(self, names: dict[str, str]) -> None:
         app_id = next(iter(names)).split("_")[1]
-        query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(
-            filter=f"appId eq '{_hyphenate(app_id)}'", select=["id", "appId"]
-        )
-        apps = await self._reader.applications.get(request_configuration=RequestConfiguration(query_parameters=query))
-        if not apps or not apps.value or not apps.value[0].id:
+        query = {"$filter": f"appId eq '{_hyphenate(app_id)}'", "$select": "id,appId"}
+        apps = values(await get_json(self._reader, "applications", query))
+        if not apps or not apps[0].get("id"):
             raise LookupError(f"no application with appId {_hyphenate(app_id)} (the b2c-extensions-app) in the tenant")
-        app = self._reader.applications.by_application_id(apps.value[0].id)
-        existing = await app.extension_properties.get()
-        registered = existing.value if existing and existing.value else []
-        have = {p.name.lower(): p.data_type or "" for p in registered if p.name}
+        path = f"applications/{quote(str(apps[0]['id']))}/extensionProperties"
+        registered = values(await get_json(self._reader, path))
+        have = {str(p["name"]).lower(): str(p.get("dataType") or "") for p in registered if p.get("name")}
         for full_name, data_type in names.items():  # every conflict before any write: a preflight
             tenant_type = have.get(full_name.lower())
             if tenant_type is not None and tenant_type.lower() != data_type.lower():
@@ -438,9 +453,8 @@ class GraphDirectory:
                 continue
             short = full_name.split("_", 2)[2]
             try:
-                await app.extension_properties.post(
-                    ExtensionProperty(name=short, data_type=data_type, target_objects=["User"])
-                )
+                body = {"name": short, "dataType": data_type, "targetObjects": ["User"]}
+                await send_json(self._reader, Method.POST, path, body=body)
             except ODataError as exc:
                 # Another instance (or our own earlier attempt that timed out after commit) registered it.
                 if not _is_object_conflict(exc):

@@ -5,7 +5,8 @@ ok or not, with a one-line `fix` naming the exact permission, command or setting
 is written to the tenant. Checks: a token for each app (and one app id per lane), each app's Graph
 application permissions (appRoleAssignments on its service principal, else the token's `roles`), the
 b2c-extensions-app and the migration flag property, the tenant is an external tenant (organization
-tenantType "CIAM"), object-quota headroom. Sources: graph docs permissions-reference.md,
+tenantType "CIAM"), object-quota headroom. Reads are JSON (json_calls: no SDK model import before a run's
+first write). Sources: graph docs permissions-reference.md,
 api/serviceprincipal-list-approleassignments.md, resources/organization.md.
 """
 
@@ -15,18 +16,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
+from urllib.parse import quote
 
 from kiota_abstractions.api_error import APIError
-from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph.generated.applications.applications_request_builder import ApplicationsRequestBuilder
-from msgraph.generated.service_principals.service_principals_request_builder import (
-    ServicePrincipalsRequestBuilder,
-)
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.directory import AppLane, GraphDirectory
 from shared.adapters.graph.errors import GraphAccessDenied
+from shared.adapters.graph.json_calls import get_json, values
 from shared.config import Settings
 from shared.credentials import CredentialConfigError, token_app_id, token_roles
 
@@ -95,22 +93,22 @@ async def _read(call: Callable[[], Awaitable[T]]) -> tuple[T | None, int | None]
 async def _granted_by_assignments(client: GraphServiceClient, app_id: str) -> set[str] | None:
     """Names of the Graph application permissions assigned to the app's service principal; None if unreadable."""
 
-    def by_app_id(wanted: str) -> RequestConfiguration[Any]:
-        query = ServicePrincipalsRequestBuilder.ServicePrincipalsRequestBuilderGetQueryParameters(
-            filter=f"appId eq '{wanted}'", select=["id", "appId", "appRoles"]
-        )
-        return RequestConfiguration(query_parameters=query)
+    def by_app_id(wanted: str) -> dict[str, str]:
+        return {"$filter": f"appId eq '{wanted}'", "$select": "id,appId,appRoles"}
 
-    own, status = await _read(lambda: client.service_principals.get(request_configuration=by_app_id(app_id)))
-    graph, _ = await _read(lambda: client.service_principals.get(request_configuration=by_app_id(GRAPH_APP_ID)))
-    if status or not own or not own.value or not own.value[0].id or not graph or not graph.value:
+    own_page, status = await _read(lambda: get_json(client, "servicePrincipals", by_app_id(app_id)))
+    graph_page, _ = await _read(lambda: get_json(client, "servicePrincipals", by_app_id(GRAPH_APP_ID)))
+    own, graph = values(own_page), values(graph_page)
+    if status or not own or not own[0].get("id") or not graph:
         return None
-    roles = {str(r.id): str(r.value) for r in (graph.value[0].app_roles or []) if r.id and r.value}
-    sp = client.service_principals.by_service_principal_id(own.value[0].id)
-    assignments, status = await _read(lambda: sp.app_role_assignments.get())
+    app_roles = graph[0].get("appRoles") or []
+    roles = {str(r["id"]): str(r["value"]) for r in app_roles if isinstance(r, dict) and r.get("id") and r.get("value")}
+    assignments, status = await _read(
+        lambda: get_json(client, f"servicePrincipals/{quote(str(own[0]['id']))}/appRoleAssignments")
+    )
     if status or assignments is None:
         return None
-    return {roles[str(a.app_role_id)] for a in assignments.value or [] if str(a.app_role_id) in roles}
+    return {roles[str(a.get("appRoleId"))] for a in values(assignments) if str(a.get("appRoleId")) in roles}
 
 
 async def check_lane(lane: AppLane, settings: Settings, needs: dict[str, tuple[str, ...]]) -> list[Check]:
@@ -124,7 +122,7 @@ async def check_lane(lane: AppLane, settings: Settings, needs: dict[str, tuple[s
         return [Check(f"token for app {lane.app_id}", False, reason, _token_fix(lane, settings, reason))]
     actual = token_app_id(token.token) or "unknown"
     checks.append(Check(f"token for app {lane.app_id}", True, f"signed in as app {actual}"))
-    _, status = await _read(lambda: lane.client.organization.get())
+    _, status = await _read(lambda: get_json(lane.client, "organization", {"$select": "id"}))
     if status in (401, 403):
         fix = str(GraphAccessDenied(lane.app_id, status)).split(": ", 1)[1]
         return [*checks, Check(f"Graph accepts app {lane.app_id}", False, f"HTTP {status}", fix)]
@@ -169,17 +167,17 @@ async def check_tenant(
 
 
 async def _check_organization(client: GraphServiceClient, settings: Settings) -> Check:
-    orgs, status = await _read(lambda: client.organization.get())
-    if status or not orgs or not orgs.value:
+    orgs, status = await _read(lambda: get_json(client, "organization"))
+    if status or not values(orgs):
         return Check("external tenant", False, f"cannot read the organization (HTTP {status})",
                      "grant admin consent for the app's permissions, then run doctor again")  # fmt: skip
-    org = orgs.value[0]
-    kind = org.tenant_type or "unknown"
+    org = values(orgs)[0]
+    kind = org.get("tenantType") or "unknown"
     if kind != EXTERNAL_TENANT_TYPE:
         fix = f"--tenant must be an Entra External ID (external) tenant, tenantType {EXTERNAL_TENANT_TYPE}"
-        return Check("external tenant", False, f"tenant {org.id} has tenantType {kind}", fix)
-    quota = (org.additional_data or {}).get("directorySizeQuota")
-    detail = f"tenant {org.id} ({kind})"
+        return Check("external tenant", False, f"tenant {org.get('id')} has tenantType {kind}", fix)
+    quota = org.get("directorySizeQuota")
+    detail = f"tenant {org.get('id')} ({kind})"
     if isinstance(quota, dict) and quota.get("total"):
         used, total = int(quota.get("used") or 0), int(quota["total"])
         detail += f"; objects {used:,} of {total:,} ({total - used:,} free)"
@@ -193,20 +191,19 @@ async def _check_extensions(client: GraphServiceClient, settings: Settings) -> l
     if not app_id:
         fix = "pass --extensions-app-id (the appId of 'b2c-extensions-app' in the external tenant)"
         return [Check("b2c-extensions-app", False, "not configured", fix)]
-    query = ApplicationsRequestBuilder.ApplicationsRequestBuilderGetQueryParameters(
-        filter=f"appId eq '{app_id}'", select=["id", "appId", "displayName"]
-    )
-    config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
-    apps, status = await _read(lambda: client.applications.get(request_configuration=config))
-    if status or not apps or not apps.value or not apps.value[0].id:
+    query = {"$filter": f"appId eq '{app_id}'", "$select": "id,appId,displayName"}
+    page, status = await _read(lambda: get_json(client, "applications", query))
+    apps = values(page)
+    if status or not apps or not apps[0].get("id"):
         detail = f"HTTP {status}" if status else f"no application with appId {app_id}"
         return [Check("b2c-extensions-app", False, detail,
                       "pass the appId of the tenant's 'b2c-extensions-app' as --extensions-app-id")]  # fmt: skip
-    checks = [Check("b2c-extensions-app", True, f"{apps.value[0].display_name or app_id}")]
-    app = client.applications.by_application_id(apps.value[0].id)
-    props, status = await _read(lambda: app.extension_properties.get())
+    checks = [Check("b2c-extensions-app", True, f"{apps[0].get('displayName') or app_id}")]
+    props, status = await _read(
+        lambda: get_json(client, f"applications/{quote(str(apps[0]['id']))}/extensionProperties")
+    )
     flag = f"extension_{app_id.replace('-', '')}_{settings.MIGRATION_FLAG_ATTRIBUTE}"
-    names = {p.name for p in (props.value if props and props.value else [])}
+    names = {p.get("name") for p in values(props)}
     if flag in names:
         checks.append(Check("migration flag property", True, flag))
     else:

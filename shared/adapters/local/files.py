@@ -1,11 +1,13 @@
 """Local files under the state directory: sealed chunk files, run artifacts, export paths, the run lock.
 
 Writes are atomic (temp file, fsync, rename); a disk that is full or read-only raises StateUnavailable
-naming the file. `state_lock` lets one `run` at a time drive a state directory (RELIABILITY R30).
+naming the file. Chunks are sealed, read and validated off the event loop. `state_lock` lets one `run` at a
+time drive a state directory (RELIABILITY R30).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -78,12 +80,17 @@ class LocalChunkStore:
         self._root = root
         self._sealer = sealer
 
+    # Sealing, fsync, reading and validating a chunk run in a worker thread: the loop keeps sending meanwhile.
     async def put(self, run_id: str, chunk_id: str, entries: Sequence[ChunkEntry]) -> None:
-        name = chunk_name(run_id, chunk_id)
-        _atomic_write(self._root / name, encode_chunk(entries, self._sealer, name))
+        await asyncio.to_thread(self._put, chunk_name(run_id, chunk_id), entries)
 
     async def get(self, run_id: str, chunk_id: str) -> list[ChunkEntry]:
-        name = chunk_name(run_id, chunk_id)
+        return await asyncio.to_thread(self._get, chunk_name(run_id, chunk_id))
+
+    def _put(self, name: str, entries: Sequence[ChunkEntry]) -> None:
+        _atomic_write(self._root / name, encode_chunk(entries, self._sealer, name))
+
+    def _get(self, name: str) -> list[ChunkEntry]:
         return decode_chunk((self._root / name).read_bytes(), self._sealer, name)
 
 

@@ -5,14 +5,19 @@ redelivered ChunkImported is counted once; run totals are always summed from the
 `creations` remembers which run created each user (written with the `created` row, in the same
 transaction; kept when a later run counts the user as already present): what `rollback` deletes.
 `forget` drops a user's row and its creation (rollback's last step), so a later run creates it again.
-The wave plan is one row (`waves plan` replaces it).
+The wave plan is one row (`waves plan` replaces it). Every statement runs on the ledger's own thread, in the
+order the calls were made: the event loop never waits on SQLite (a 500-row write, a busy lock), and no two
+threads ever share a transaction on the connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import TypeAdapter
 
@@ -63,6 +68,7 @@ _COLUMNS = (
 )
 _METHODS = TypeAdapter(dict[str, MethodOutcome])
 _LOOKUP_BATCH = 500
+T = TypeVar("T")
 
 
 def _entry(row: tuple[object, ...]) -> LedgerEntry:
@@ -86,6 +92,7 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
 class SqliteLedger:
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self._conn = connect(path, read_only=read_only)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         if read_only:
             return
         had_creations = self._conn.execute(
@@ -105,9 +112,16 @@ class SqliteLedger:
             self._conn.execute("ALTER TABLE ledger ADD COLUMN methods TEXT")
 
     def close(self) -> None:
+        self._thread.shutdown(wait=True)
         self._conn.close()
 
+    async def _on_thread(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
     async def get_many(self, source: str, legacy_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        return await self._on_thread(lambda: self._get_many(source, legacy_ids))
+
+    def _get_many(self, source: str, legacy_ids: Sequence[str]) -> dict[str, LedgerEntry]:
         found: dict[str, LedgerEntry] = {}
         ids = list(legacy_ids)
         for start in range(0, len(ids), _LOOKUP_BATCH):
@@ -123,6 +137,9 @@ class SqliteLedger:
         return found
 
     async def record(self, entries: Sequence[LedgerEntry]) -> None:
+        await self._on_thread(lambda: self._record(entries))
+
+    def _record(self, entries: Sequence[LedgerEntry]) -> None:
         rows = [
             (
                 e.source, e.legacy_id, e.run_id, e.outcome.value, e.object_id, e.code, e.message, e.line,
@@ -149,33 +166,47 @@ class SqliteLedger:
         self._conn.execute("COMMIT")
 
     async def entries_for_run(self, run_id: str) -> AsyncIterator[LedgerEntry]:
-        cursor = self._conn.execute(f"SELECT {_COLUMNS} FROM ledger WHERE run_id=? ORDER BY line", (run_id,))
-        while rows := cursor.fetchmany(1000):
-            for row in rows:
-                yield _entry(row)
+        cursor = await self._on_thread(
+            lambda: self._conn.execute(f"SELECT {_COLUMNS} FROM ledger WHERE run_id=? ORDER BY line", (run_id,))
+        )
+        while rows := await self._on_thread(lambda: [_entry(row) for row in cursor.fetchmany(1000)]):
+            for entry in rows:
+                yield entry
 
     async def save_run(self, run: RunState) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO runs(run_id, started_at, state) VALUES (?,?,?)",
-            (run.run_id, run.started_at.isoformat(), run.model_dump_json()),
+        state = run.model_dump_json()
+        await self._on_thread(
+            lambda: self._conn.execute(
+                "INSERT OR REPLACE INTO runs(run_id, started_at, state) VALUES (?,?,?)",
+                (run.run_id, run.started_at.isoformat(), state),
+            )
         )
 
     async def get_run(self, run_id: str) -> RunState | None:
+        return await self._on_thread(lambda: self._get_run(run_id))
+
+    def _get_run(self, run_id: str) -> RunState | None:
         row = self._conn.execute("SELECT state FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return None if row is None else self._with_chunk_totals(RunState.model_validate_json(row[0]))
 
     async def record_chunk(self, result: ChunkImported) -> RunState:
+        return await self._on_thread(lambda: self._record_chunk(result))
+
+    def _record_chunk(self, result: ChunkImported) -> RunState:
         self._conn.execute(
             "INSERT OR REPLACE INTO chunk_results(run_id, chunk_id, created, already_present, failed) "
             "VALUES (?,?,?,?,?)",
             (result.run_id, result.chunk_id, result.created, result.already_present, result.failed),
         )
-        run = await self.get_run(result.run_id)
+        run = self._get_run(result.run_id)
         if run is None:
             raise RunNotFound(f"run {result.run_id} is not in the ledger (chunk {result.chunk_id} was kept)")
         return run
 
     async def list_runs(self) -> list[RunState]:
+        return await self._on_thread(self._list_runs)
+
+    def _list_runs(self) -> list[RunState]:
         rows = self._conn.execute("SELECT state FROM runs ORDER BY started_at").fetchall()
         return [self._with_chunk_totals(RunState.model_validate_json(r[0])) for r in rows]
 
@@ -192,6 +223,9 @@ class SqliteLedger:
     # Rollback and waves
 
     async def creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
+        return await self._on_thread(lambda: self._creations_of(run_ids))
+
+    def _creations_of(self, run_ids: Sequence[str]) -> list[Creation]:
         marks = ",".join("?" * len(run_ids))
         rows = self._conn.execute(
             f"SELECT source, legacy_id, run_id, object_id FROM creations WHERE run_id IN ({marks}) "
@@ -201,6 +235,9 @@ class SqliteLedger:
         return [Creation(source=r[0], legacy_id=r[1], run_id=r[2], object_id=r[3]) for r in rows]
 
     async def forget(self, creations: Sequence[Creation]) -> None:
+        await self._on_thread(lambda: self._forget(creations))
+
+    def _forget(self, creations: Sequence[Creation]) -> None:
         keys = [(c.source, c.legacy_id) for c in creations]
         self._conn.execute("BEGIN IMMEDIATE")
         try:
@@ -212,8 +249,11 @@ class SqliteLedger:
         self._conn.execute("COMMIT")
 
     async def save_wave_plan(self, plan: WavePlan) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO wave_plan(id, plan) VALUES (1, ?)", (plan.model_dump_json(),))
+        text = plan.model_dump_json()
+        await self._on_thread(
+            lambda: self._conn.execute("INSERT OR REPLACE INTO wave_plan(id, plan) VALUES (1, ?)", (text,))
+        )
 
     async def get_wave_plan(self) -> WavePlan | None:
-        row = self._conn.execute("SELECT plan FROM wave_plan WHERE id=1").fetchone()
+        row = await self._on_thread(lambda: self._conn.execute("SELECT plan FROM wave_plan WHERE id=1").fetchone())
         return None if row is None else WavePlan.model_validate_json(row[0])
