@@ -15,7 +15,7 @@ import base64
 import hashlib
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import SecretStr
@@ -51,19 +51,22 @@ def jit_hash(user: LegacyUser) -> PasswordHash | None:
     )
 
 
-def _derive_all(users: Sequence[LegacyUser]) -> list[PasswordHash | None]:
-    return [jit_hash(u) for u in users]
+Derive = Callable[[LegacyUser], PasswordHash | None]
+
+
+def _derive_all(derive: Derive, users: Sequence[LegacyUser]) -> list[PasswordHash | None]:
+    return [derive(u) for u in users]
 
 
 class JitHashes:
     """A chunk's JIT hashes by legacy id, derived in the pool from the moment `start_jit_hashes` returns."""
 
-    def __init__(self, users: Sequence[LegacyUser]) -> None:
+    def __init__(self, users: Sequence[LegacyUser], derive: Derive = jit_hash) -> None:
         self._ready = {u.legacy_id: jit_hash(u) for u in users if not needs_derivation(u)}
-        derive = [u for u in users if needs_derivation(u)]
+        todo = [u for u in users if needs_derivation(u)]
         loop = asyncio.get_running_loop()
-        self._parts = [derive[i : i + DERIVE_PER_TASK] for i in range(0, len(derive), DERIVE_PER_TASK)]
-        self._futures = [loop.run_in_executor(_pool, _derive_all, part) for part in self._parts]
+        self._parts = [todo[i : i + DERIVE_PER_TASK] for i in range(0, len(todo), DERIVE_PER_TASK)]
+        self._futures = [loop.run_in_executor(_pool, _derive_all, derive, part) for part in self._parts]
 
     async def wait(self) -> dict[str, PasswordHash | None]:
         """Every user's hash (None: no password), once all derivations are done."""
@@ -85,9 +88,9 @@ class JitHashes:
         self.cancel()
 
 
-def start_jit_hashes(users: Sequence[LegacyUser]) -> JitHashes:
-    """Start deriving `users`' JIT hashes off the event loop; call from a running loop."""
-    return JitHashes(users)
+def start_jit_hashes(users: Sequence[LegacyUser], derive: Derive = jit_hash) -> JitHashes:
+    """Start deriving `users`' JIT hashes off the event loop (`derive` is the seam); call from a running loop."""
+    return JitHashes(users, derive)
 
 
 async def jit_hashes(users: Sequence[LegacyUser]) -> list[PasswordHash | None]:
