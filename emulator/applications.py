@@ -1,5 +1,6 @@
 """`/applications` reads and `/applications/{id}/extensionProperties` (graph docs
-api/application-list.md, api/application-post-extensionproperty.md). The tenant starts with the
+api/application-list.md, api/application-post-extensionproperty.md, api/extensionproperty-delete.md: DELETE
+…/extensionProperties/{id} → 204; the values users hold are no longer served). The tenant starts with the
 b2c-extensions-app; extension properties can be registered on any application it holds."""
 
 from __future__ import annotations
@@ -54,3 +55,18 @@ def create_extension_property(tenant: EmulatedTenant, ctx: RequestContext, key: 
     tenant.state.dirty = True
     context = f"{ctx.base_url}/$metadata#applications('{app['id']}')/extensionProperties/$entity"
     return Reply(201, {"@odata.context": context, **prop.to_graph()})
+
+
+def delete_extension_property(tenant: EmulatedTenant, key: str, property_id: str) -> Reply:
+    app = find(tenant, key)
+    prop = next(
+        (p for p in tenant.state.extension_properties.values() if p.id == property_id and p.app_object_id == app["id"]),
+        None,
+    )
+    if prop is None:
+        raise not_found(property_id)
+    del tenant.state.extension_properties[prop.name]
+    for user in tenant.state.users.values():
+        user.data.pop(prop.name, None)
+    tenant.state.dirty = True
+    return Reply(204)

@@ -131,6 +131,8 @@ def route(tenant: EmulatedTenant, ctx: RequestContext, parts: list[str], *, lag:
                 return applications.list_extension_properties(tenant, ctx, parts[1])
             if method == "POST":
                 return applications.create_extension_property(tenant, ctx, parts[1])
+        if len(parts) == 4 and parts[2] == "extensionProperties" and method == "DELETE":
+            return applications.delete_extension_property(tenant, parts[1], parts[3])
         raise _not_allowed() if len(parts) <= 3 else _unknown(parts)
     if parts[:2] == ["directory", "deletedItems"] and len(parts) in (3, 4):
         if len(parts) == 3 and method == "GET":

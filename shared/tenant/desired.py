@@ -217,6 +217,18 @@ def idp_matches(idp: IdentityProvider, actual: dict[str, Any]) -> bool:
     return kind.endswith("oidcIdentityProvider") and actual.get("issuer") == idp.issuer
 
 
+def actual_idp_key(actual: dict[str, Any]) -> str | None:
+    """The tenant.toml key of a provider Graph returned (its type, or the OIDC issuer); None for built-ins."""
+    kind = str(actual.get("@odata.type", ""))
+    if kind.endswith("socialIdentityProvider"):
+        return str(actual.get("identityProviderType"))
+    if kind.endswith("appleManagedIdentityProvider"):
+        return "Apple"
+    if kind.endswith("oidcIdentityProvider"):
+        return str(actual.get("issuer"))
+    return None
+
+
 def flow_body(tenant: TenantFile, idp_ids: list[str], extension_names: dict[str, str]) -> dict[str, Any]:
     flow = tenant.user_flow
     assert flow is not None

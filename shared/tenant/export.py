@@ -14,6 +14,7 @@ from typing import Any
 from shared.tenant import desired as d
 from shared.tenant.consent import consent_granted
 from shared.tenant.graph import TenantGraph
+from shared.tenant.ownership import RECORD_KEY
 
 _IDP_SECRET_REF = {
     "Google": "env:GOOGLE_CLIENT_SECRET",
@@ -59,7 +60,7 @@ async def export_tenant(graph: TenantGraph) -> str:
     managed = {k: a for a in apps if (k := d.managed_key(a)) is not None}
     key_of = {a["appId"]: k for k, a in managed.items()}
     for key, app in managed.items():
-        if key == d.JIT_APP_KEY:
+        if key in (d.JIT_APP_KEY, RECORD_KEY):
             continue
         lines += _table(
             "[[apps]]",

@@ -162,6 +162,11 @@ class TenantGraph:
         builder = self.v1.applications.by_application_id(app_object_id).extension_properties
         await _call("POST extensionProperties", lambda: builder.post(model))
 
+    async def delete_extension_property(self, app_object_id: str, property_id: str) -> None:
+        builder = self.v1.applications.by_application_id(app_object_id).extension_properties
+        item = builder.by_extension_property_id(property_id)
+        await _call(f"DELETE extensionProperties/{property_id}", item.delete)
+
     # ---- service principals and admin consent (app role assignments) --------------------------
     async def service_principal(self, app_id: str) -> dict[str, Any] | None:
         """The service principal of `app_id` in this tenant (`$filter=appId eq`), or None."""

@@ -27,6 +27,7 @@ _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _SECRET_REF = re.compile(
     r"^(env:[A-Za-z_][A-Za-z0-9_]*|keyvault:https://[A-Za-z0-9-]+\.vault\.azure\.net/secrets/[A-Za-z0-9-]+)$"
 )
+_RESERVED_KEYS = frozenset({"jit-extension", "tenant-record"})  # desired.JIT_APP_KEY, ownership.RECORD_KEY
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # Built-in user attributes a sign-up page can collect (entra-docs external-id/customers/
 # how-to-define-custom-attributes.md, "built-in attributes").
@@ -127,6 +128,8 @@ class App(_Section):
     def _key(cls, value: str) -> str:
         if not _KEY.match(value):
             raise ValueError("lowercase letters, digits and -, at most 64")
+        if value in _RESERVED_KEYS:
+            raise ValueError(f"{value!r} is the key of an object tenant apply makes itself; choose another")
         return value
 
     @field_validator("roles")

@@ -4,8 +4,9 @@ In: a TenantFile, a TenantGraph, the file's folder. Out: one Change per object (
 delete) and, for [jit], what the endpoint needs (flag, audience, extension and listener ids). Idempotent: an
 object is matched by our tag or marker (apps: tags; custom extension and user flow: description), compared on
 the fields we declare, and written only when they differ, so a second apply sends no write. Nothing is deleted
-unless `prune`, and prune only deletes objects carrying our tag/marker (identity providers and extension
-properties carry none and are never deleted). Secrets are resolved only for a create and never compared.
+unless `prune`, and prune only deletes objects carrying our tag/marker, or — identity providers and extension
+properties, which cannot carry one — named in our tenant record (ownership.py). Secrets are resolved only for a
+create and never compared.
 Every app registered gets its service principal, and the JIT extension app admin consent (consent.py).
 """
 
@@ -19,6 +20,7 @@ from shared.tenant import desired as d
 from shared.tenant.consent import PLANNED, ServicePrincipals
 from shared.tenant.graph import MODELS, TenantGraph, to_json, to_model
 from shared.tenant.model import TenantFile
+from shared.tenant.ownership import Ownership
 from shared.tenant.secrets import SecretResolver
 
 Action = Literal["create", "update", "unchanged", "delete"]
@@ -75,7 +77,7 @@ def differing(actual: dict[str, Any], wanted: dict[str, Any], ignore: tuple[str,
     return tuple(k for k in wanted if k not in ignore and k != "@odata.type" and not covers(actual.get(k), wanted[k]))
 
 
-class Reconciler(ServicePrincipals):
+class Reconciler(ServicePrincipals, Ownership):
     def __init__(
         self,
         graph: TenantGraph,
@@ -93,6 +95,8 @@ class Reconciler(ServicePrincipals):
         self.prune = prune
         self.secrets = secrets or SecretResolver({})
         self.out = Outcome()
+        self._holder_id = ""
+        self._wanted_properties: set[str] = set()
 
     def _note(self, kind: str, name: str, action: Action, fields: tuple[str, ...] = ()) -> None:
         beta = kind in ("custom authentication extension", "authentication event listener")
@@ -100,8 +104,18 @@ class Reconciler(ServicePrincipals):
 
     async def run(self) -> Outcome:
         apps = await self.graph.list_objects("applications")
-        full_names = await self._extension_properties(apps)
         managed = {k: a for a in apps if (k := d.managed_key(a)) is not None}
+        self._load_record(managed)
+        try:
+            await self._walk(apps, managed)
+        except BaseException:
+            await self._save_record(failing=True)  # what was created stays known as ours
+            raise
+        await self._save_record()
+        return self.out
+
+    async def _walk(self, apps: list[dict[str, Any]], managed: dict[str, dict[str, Any]]) -> None:
+        full_names = await self._extension_properties(apps)
         for app in self.tenant.apps:
             found = await self._object("applications", "application", app.key, managed.get(app.key), d.app_body(app))
             self.out.app_ids[app.key] = found.get("appId", PLANNED)
@@ -113,7 +127,6 @@ class Reconciler(ServicePrincipals):
         await self._mfa()
         if self.prune:
             await self._prune(managed, extension_id)
-        return self.out
 
     async def _object(
         self,
@@ -149,7 +162,7 @@ class Reconciler(ServicePrincipals):
                 resolved[key] = {**value, "clientSecret": await self.secrets.resolve(value["clientSecret"])}
         return resolved
 
-    # ---- extension properties (never deleted: that would erase every user's value) -------------
+    # ---- extension properties (pruned only when ours: ownership.py) ---------------------------
     async def _extension_properties(self, apps: list[dict[str, Any]]) -> dict[str, str]:
         holder = next((a for a in apps if str(a.get("displayName", "")).startswith("b2c-extensions-app")), None)
         if holder is None:
@@ -170,9 +183,12 @@ class Reconciler(ServicePrincipals):
                 self._note("extension property", short, "unchanged")
                 continue
             self._note("extension property", short, "create")
+            self.owned.extension_properties.add(short)
             if self.apply:
                 body = {"name": short, "dataType": data_type, "targetObjects": ["User"]}
                 await self.graph.create_extension_property(holder["id"], body)
+        self._holder_id = str(holder["id"])
+        self._wanted_properties = {full.split("_", 2)[2] for full in wanted}
         return d.short_names(wanted)
 
     # ---- JIT: extension app + certificate, custom extension, listener ------------------------
@@ -241,6 +257,8 @@ class Reconciler(ServicePrincipals):
         ids: dict[str, str] = {}
         for idp in self.tenant.identity_providers:
             found = next((a for a in actual if d.idp_matches(idp, a)), None)
+            if found is None:
+                self.owned.identity_providers.add(idp.key)
             obj = await self._object(
                 "identityProviders",
                 "identity provider",
@@ -343,6 +361,9 @@ class Reconciler(ServicePrincipals):
                     if self.apply:
                         await self.graph.delete_service_principal(principal["id"])
                 await self._delete("applications", "application", key, app["id"])
+        # Last: the user flow no longer names a provider or attribute the file dropped.
+        await self._prune_identity_providers({p.key for p in self.tenant.identity_providers})
+        await self._prune_extension_properties(self._holder_id, self._wanted_properties)
 
     async def _delete(self, kind: str, label: str, name: str, object_id: str) -> None:
         self._note(label, name, "delete")

@@ -104,3 +104,13 @@ def test_app_registration_validation_and_delete(graph: httpx.Client) -> None:
     assert app["tags"] == ["t"]
     assert graph.delete(f"/applications/{app['id']}").status_code == 204
     assert graph.get(f"/applications/{app['id']}").status_code == 404
+
+
+def test_extension_property_delete(graph: httpx.Client) -> None:
+    holder = next(a for a in graph.get("/applications").json()["value"]
+                  if a["displayName"].startswith("b2c-extensions-app"))  # fmt: skip
+    path = f"/applications/{holder['id']}/extensionProperties"
+    made = graph.post(path, json={"name": "tier", "dataType": "String", "targetObjects": ["User"]}).json()
+    assert graph.delete(f"{path}/{made['id']}").status_code == 204
+    assert made["name"] not in [p["name"] for p in graph.get(path).json()["value"]]
+    assert graph.delete(f"{path}/{made['id']}").status_code == 404

@@ -64,7 +64,8 @@ def test_apply_creates_what_the_file_declares(start_emulator: Any) -> None:
     ]
     # Every app has its service principal; the extension app's holds Graph's Receive.Payload (admin consent).
     principals = {sp["appId"]: sp for sp in tenant.state.service_principals.values()}
-    apps = {a["appId"]: a for a in tenant.state.applications.values() if "ciam-migrate:managed" in a.get("tags", [])}
+    managed = [a for a in tenant.state.applications.values() if "ciam-migrate:managed" in a.get("tags", [])]
+    apps = {a["appId"]: a for a in managed if "ciam-migrate:key:tenant-record" not in a["tags"]}
     assert set(principals) == set(apps)
     (grant,) = tenant.state.app_role_assignments[principals[jit_app["appId"]]["id"]]
     assert (grant["appRoleId"], grant["resourceDisplayName"], grant["principalType"]) == (
