@@ -20,7 +20,7 @@ from shared.sources.assemble import extract, finish, malformed_hash
 from shared.sources.base import SourceItem, SourceOptions, SourceReject, UnreadableExport, open_text_lines
 from shared.sources.fieldmap import FieldMap
 from shared.sources.hashes import from_crypt_string
-from shared.sources.jsontext import RecordProblem, check_unique_keys, loads, too_deep
+from shared.sources.jsontext import RecordProblem, decode_record, too_deep
 from shared.sources.roles import add_groups, string_list
 
 # Auth0 identity providers that are local accounts of the tenant, not federation.
@@ -36,8 +36,7 @@ def read_auth0(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
         if not text or text.isspace():
             continue
         try:
-            native = loads(text)
-            check_unique_keys(text, native)
+            native = decode_record(text)
         except RecursionError:
             first = False
             problem = too_deep()

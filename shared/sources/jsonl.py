@@ -22,7 +22,7 @@ from shared.sources.base import (
     UnreadableExport,
     open_text_lines,
 )
-from shared.sources.jsontext import RecordProblem, check_unique_keys, loads, too_deep
+from shared.sources.jsontext import RecordProblem, decode_record, too_deep
 
 
 def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
@@ -31,8 +31,7 @@ def read_jsonl(path: Path, options: SourceOptions) -> Iterator[SourceItem]:
         if not text.strip():
             continue
         try:
-            obj = loads(text)
-            check_unique_keys(text, obj)
+            obj = decode_record(text)
         except RecursionError:
             first = False
             problem = too_deep()

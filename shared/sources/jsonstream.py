@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 from shared.sources.base import SourceReject, UnreadableExport, open_text_lines
-from shared.sources.jsontext import RecordProblem, check_unique_keys, too_deep
+from shared.sources.jsontext import DuplicateKey, RecordProblem, check_unique_keys, strict_raw_decode, too_deep
 
 MAX_ELEMENT = 16 * 1024 * 1024
 _WS = " \t\r\n"
@@ -96,7 +96,10 @@ class _Window:
         Either way pos ends after the value, so the next element reads normally.
         """
         try:
-            value = self.value()
+            try:
+                return self.value(strict_raw_decode)  # refuses repeated keys as it decodes
+            except DuplicateKey:  # pos is still on the value: decode it whole, then name the repeated key
+                value = self.value()
         except RecursionError:
             self.skip()
             return too_deep()
@@ -127,14 +130,14 @@ class _Window:
                 raise UnreadableExport(self.path, self.line_at(self.pos), "truncated JSON (a value never closes)")
             want *= 2
 
-    def value(self) -> Any:
+    def value(self, decode: Callable[[str, int], tuple[Any, int]] = _decoder.raw_decode) -> Any:
         """Decode the JSON value at pos, reading more of the file while it is incomplete."""
         self.peek()
         want = 1 << 16
         while True:
             try:
                 begin = self.pos
-                value, end = _decoder.raw_decode(self.text, self.pos)
+                value, end = decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 if len(self.text) - self.pos > MAX_ELEMENT:
                     raise UnreadableExport(

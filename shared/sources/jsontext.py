@@ -5,9 +5,10 @@ already decoded it, the value. Out: the value, or RecordProblem(reason, message)
 `json` keeps the last of two equal keys silently (a second `password` would win unseen) and raises
 RecursionError on deep nesting; neither may escape a reader. Messages never quote the text.
 
-Duplicate keys are found cheaply: every key in the text ends in `"` then optional whitespace then `:`,
-so when the text holds no more such places than the decoded value holds keys, no key can repeat;
-only otherwise is the text decoded again with a hook that compares keys (exact, slower).
+`decode_record` decodes with a hook that compares each object's keys as the C scanner completes it
+(one pass). `check_unique_keys` serves text already decoded without it: every key in the text ends
+in `"` then optional whitespace then `:`, so when the text holds no more such places than the decoded
+value holds keys, no key can repeat; only otherwise is the text decoded again with the hook.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class RecordProblem(Exception):
         super().__init__(message)
 
 
-class _DuplicateKey(Exception):
+class DuplicateKey(Exception):
+    """A repeated key met while decoding with the strict hook (strict_raw_decode)."""
+
     def __init__(self, key: str) -> None:
         self.key = key
 
@@ -83,9 +86,44 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _DuplicateKey(key)
+                raise DuplicateKey(key)
             seen.add(key)
     return result
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_refuse_duplicates)
+_strict_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(cast(Any, _STRICT))
+
+
+def _repeated(key: str) -> RecordProblem:
+    return RecordProblem(Reason.DUPLICATE_KEY, f"the key {safe_key(key)!r} appears twice in one object")
+
+
+def decode_record(text: str) -> Any:
+    """json.loads(text) then check_unique_keys, in one pass: the value, RecordProblem for a repeated key;
+    JSONDecodeError and RecursionError as json.loads raises them (they win over a repeated key)."""
+    try:
+        try:
+            value, end = _strict_scan(text, 0)
+        except (RecursionError, DuplicateKey):
+            raise
+        except Exception:  # StopIteration, JSONDecodeError, …: json.loads raises the proper error
+            return json.loads(text, object_pairs_hook=_refuse_duplicates)
+        if end != len(text):  # trailing whitespace (fine) or extra data (an error)
+            return json.loads(text, object_pairs_hook=_refuse_duplicates)
+        return value
+    except DuplicateKey as exc:
+        json.loads(text)  # malformed or too deep: reported as such, as a decode then a key check would
+        raise _repeated(exc.key) from None
+
+
+def strict_raw_decode(text: str, pos: int) -> tuple[Any, int]:
+    """JSONDecoder.raw_decode refusing repeated keys: raises DuplicateKey (for the caller to re-read the
+    value without the hook and call check_unique_keys once it is whole)."""
+    try:
+        return _strict_scan(text, pos)
+    except StopIteration as err:
+        raise json.JSONDecodeError("Expecting value", text, err.value) from None
 
 
 def check_unique_keys(text: str, value: Any) -> None:
@@ -97,9 +135,7 @@ def check_unique_keys(text: str, value: Any) -> None:
         return
     try:
         json.loads(text, object_pairs_hook=_refuse_duplicates)
-    except _DuplicateKey as exc:
-        raise RecordProblem(
-            Reason.DUPLICATE_KEY, f"the key {safe_key(exc.key)!r} appears twice in one object"
-        ) from None
+    except DuplicateKey as exc:
+        raise _repeated(exc.key) from None
     except RecursionError:
         raise too_deep() from None
