@@ -161,7 +161,8 @@ def test_plan_and_apply_mark_beta_endpoints(start_emulator: Any, command: str) -
 def test_admin_consent_off_then_on_grants_once_and_export_says_which(start_emulator: Any, tmp_path: Path) -> None:
     handle: EmulatorHandle = start_emulator()
     file = tmp_path / "tenant.toml"
-    text = SAMPLE.read_text(encoding="utf-8").replace("max_retries = 1\n", "max_retries = 1\nadmin_consent = false\n")
+    text = SAMPLE.read_text(encoding="utf-8").replace("admin_consent = true", "admin_consent = false")
+    assert "admin_consent = false" in text
     file.write_text(text.replace('"tenant/', f'"{SAMPLE.parent}/tenant/').replace(
         '"csv/mapping.toml"', f'"{SAMPLE.parent}/csv/mapping.toml"'), encoding="utf-8")  # fmt: skip
     off = tenant_cli(handle, "apply", str(file), env=SECRETS)
@@ -170,7 +171,7 @@ def test_admin_consent_off_then_on_grants_once_and_export_says_which(start_emula
     exported = tenant_cli(handle, "export").output
     assert "admin_consent = false" in exported  # the tenant as it is: no grant
     writes = emulator_writes(handle)
-    on = tenant_cli(handle, "apply", str(SAMPLE), env=SECRETS)  # the sample leaves it on (the default)
+    on = tenant_cli(handle, "apply", str(SAMPLE), env=SECRETS)  # the sample grants it
     assert "1 changes applied: 1 create, 0 update, 0 delete" in on.output, on.output
     assert emulator_writes(handle) == writes + 1  # one POST appRoleAssignedTo, nothing else
     assert "admin_consent = true" in tenant_cli(handle, "export").output
