@@ -31,10 +31,26 @@ param exportDropsQueueName string
 @description('How long Event Grid retries a delivery, in minutes. Keep it within the queue\'s duplicate-detection window (PT1H), as Microsoft recommends, so a late retry is still dropped as a duplicate.')
 param eventTimeToLiveInMinutes int = 60
 
+@description('Container where Event Grid writes the events it could not deliver within eventTimeToLiveInMinutes.')
+param deadLetterContainerName string = 'export-drop-dead-letters'
+
 var serviceBusDataSender = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+// An event Event Grid gave up on is kept here (not dropped): the drop it announced can be re-sent by re-uploading.
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+  properties: { publicAccess: 'None' }
 }
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
@@ -67,10 +83,20 @@ resource topicSendsToDrops 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
+resource topicWritesDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: deadLetters
+  name: guid(deadLetters.id, storageEvents.id, storageBlobDataContributor)
+  properties: {
+    principalId: storageEvents.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+  }
+}
+
 resource dropsSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: storageEvents
   name: 'export-drops'
-  dependsOn: [ topicSendsToDrops ]
+  dependsOn: [ topicSendsToDrops, topicWritesDeadLetters ]
   properties: {
     // One event per Service Bus message, in the Event Grid schema (eventType, eventTime, data.url/eTag/contentLength).
     eventDeliverySchema: 'EventGridSchema'
@@ -91,7 +117,18 @@ resource dropsSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
       maxDeliveryAttempts: 30
       eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
     }
+    deadLetterWithResourceIdentity: {
+      identity: { type: 'SystemAssigned' }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storage.id
+          blobContainerName: deadLetters.name
+        }
+      }
+    }
   }
 }
 
 output systemTopicName string = storageEvents.name
+output deadLetterContainerName string = deadLetters.name
