@@ -86,6 +86,8 @@ class Ownership:
 
     async def _save_record(self, *, failing: bool = False) -> None:
         if self.owned == self._recorded:
+            if self._record_app is not None and not failing:
+                self._note(RECORD_LABEL, RECORD_NAME, "unchanged")
             return
         before, after = self._recorded.tags(), self.owned.tags()
         diff = tuple(f"+{_short(t)}" for t in after if t not in before)
