@@ -110,6 +110,12 @@ def print_summary(console: Console, doc: dict[str, Any]) -> None:
         totals.add_row("reset instead of rejected", f"[yellow]{sum(fallbacks.values()):,}[/] ({why})")
     kinds = doc["identities"]["kinds"]
     totals.add_row("identities", ", ".join(f"{k} {v:,}" for k, v in kinds.items()) or "-")
+    social, refused = paths.get("federated", 0), doc["by_reason"].get("federated_identity_not_enabled", 0)
+    if social:
+        totals.add_row("social-only users", f"{social:,} created with their federated identity (no password)")
+    if refused:
+        fix = "set \\[identities] federated = true to create them"  # \\[: a literal bracket, not rich markup
+        totals.add_row("social-only users", f"[red]{refused:,} rejected[/]: {fix}")
     if doc["mfa"]["methods"]:
         mfa = doc["mfa"]
         importable = ", ".join(f"{k} {v:,}" for k, v in mfa["importable"].items()) or "none"

@@ -2,6 +2,10 @@
 resources/objectidentity.md, resources/passwordprofile.md; entra-docs password policies; the
 numbers live in `shared/entra_limits.py`, which preflight reads too — see docs/limits.md).
 
+Federated (social) identities: issuer and issuerAssignedId required, ≤ 512 / ≤ 64, the pair unique, and no
+passwordProfile needed when every identity is federated (objectidentity.md; user-post-users.md "For a social
+identity, none of the properties are required"); tests/emulator/test_federated_identities.py.
+
 Each check raises `GraphError` (400) naming the property, so the import engine can classify the
 record as rejected with a reason instead of retrying. Uniqueness is checked by `TenantState`.
 """

@@ -165,7 +165,9 @@ def unsupported_hash_reject(algorithm: str) -> MappingReject:
     )
 
 
-PasswordPath = Literal["plaintext", "jit", "reset"]
+# "federated": a social-only user (every identity federated) signs in at its identity provider and gets no
+# password (graph docs user-post-users.md: "For a social identity, none of the properties are required").
+PasswordPath = Literal["plaintext", "jit", "reset", "federated"]
 
 
 def _password_path(user: LegacyUser, options: MappingOptions) -> tuple[PasswordPath, Reason | None] | MappingReject:
@@ -222,7 +224,8 @@ def decide(user: LegacyUser, options: MappingOptions) -> Admissible | MappingRej
     identities = _identities(user, options)
     if isinstance(identities, MappingReject):
         return identities
-    password = _password_path(user, options)
+    social_only = all(kind == "federated" for kind, _, _ in identities)
+    password = ("federated", None) if social_only else _password_path(user, options)
     if isinstance(password, MappingReject):
         return password
     if user.attributes:

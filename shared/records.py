@@ -148,7 +148,7 @@ class TargetUser(BaseModel):
     account_enabled: bool = True
     identities: list[ObjectIdentity]
     password: SecretStr
-    password_path: Literal["plaintext", "jit", "reset"]
+    password_path: Literal["plaintext", "jit", "reset", "federated"]  # federated: social-only, no password sent
     # Why a user whose record brings a password resets anyway (a reason code: the hash can't be verified).
     reset_because: str | None = None
     force_change_password: bool = False
@@ -165,12 +165,13 @@ class TargetUser(BaseModel):
             "accountEnabled": self.account_enabled,
             "displayName": self.display_name,
             "identities": [i.model_dump(by_alias=True) for i in self.identities],
-            "passwordProfile": {
+        }
+        if self.password_path != "federated":  # a social-only user needs neither (graph docs user-post-users.md)
+            body["passwordProfile"] = {
                 "password": self.password.get_secret_value(),
                 "forceChangePasswordNextSignIn": self.force_change_password,
-            },
-            "passwordPolicies": "DisablePasswordExpiration",
-        }
+            }
+            body["passwordPolicies"] = "DisablePasswordExpiration"
         if self.mail:
             body["mail"] = self.mail
         if self.given_name:
