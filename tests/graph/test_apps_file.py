@@ -161,3 +161,10 @@ def test_option_values_keep_their_colons() -> None:
     assert app_kv.secret_keyvault == "https://v1.vault.azure.net/secrets/s"
     app_cert = AppRegistration.parse(r"id:cert=C:\certs\lane.pfx:cert-password-env=PFX_PASSWORD")
     assert (app_cert.certificate_path, app_cert.certificate_password_env) == (r"C:\certs\lane.pfx", "PFX_PASSWORD")
+
+
+def test_the_sample_apps_file_loads_as_three_lanes() -> None:
+    sample = Path(__file__).resolve().parents[2] / "samples" / "lanes.toml"
+    lanes = parse_apps(load_apps_file(sample))
+    assert [lane.kind for lane in lanes] == ["client secret", "client secret (Key Vault)", "certificate"]
+    assert lanes[2].certificate_path == str(sample.parent / "certs" / "lane3.pfx")
