@@ -5,7 +5,8 @@ the exports come from bench/exports.py (the same population in each vendor's for
 guards grow with size (~16-32 bytes per legacy id and sign-in name); everything else is constant.
 Goal: ≥ 50,000 records/s on one core, for every source. Every source goes the one planning path
 (reader → LegacyUser → shared.mapping.decide → admission); `reads` is how often the export was read
-(1 unless its attributes mix dataTypes; `--types-first` forces 2, the way planning read before).
+(1 unless its attributes mix dataTypes, then 3: a stopped read, types, plan; `--types-first`
+forces 2, the way planning read before).
 The 1-minute load average before and after each plan is printed: other work on the machine slows it;
 `per CPU-s` (records per second of this process's CPU time) is the figure a busy machine disturbs least.
 

@@ -41,7 +41,7 @@ class PlanResult:
     unmapped: UnmappedFeatures
     guard_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
-    reads: int = 1  # times the export was read: 2 when its attributes mix dataTypes
+    reads: int = 1  # times the export was opened: 3 when its attributes mix dataTypes (see plan_export)
 
 
 def plan_export(
@@ -54,18 +54,21 @@ def plan_export(
     progress_every: int = 10_000,
     types_first: bool = False,
 ) -> PlanResult:
-    """`types_first` reads the export twice, attribute types first, even when one read would do: what
-    a one-read plan must equal (the tests compare them)."""
+    """One read while every attribute keeps one dataType; else that read stops where the mix shows and
+    the export is read twice more, attribute types first. `types_first` reads it twice, types first,
+    even when one read would do: what a one-read plan must equal (the tests compare them)."""
     declared = profile.mapping_options(tenant, PLAN_EXTENSIONS_APP_ID)
+    reads = 2
     if not types_first:
         with contextlib.suppress(MixedAttributeTypes):
             return _plan(export, profile, declared, progress, progress_every, tenant=tenant, apps=apps)
+        reads = 3
     # Attribute types over the whole export first (never the first record's), as the run's plan stage does.
     types = AttributeTypes(declared)
     types.observe_all(get_reader(profile.source)(export, profile.source_options()))
     typed = types.options_with_types()
     result = _plan(export, profile, typed, progress, progress_every, tenant=tenant, apps=apps, typed=True)
-    result.reads = 2
+    result.reads = reads
     return result
 
 

@@ -7,7 +7,8 @@
 * integers beyond Integer's 32 bits / LargeInteger's 64 bits, and emails with a dot at either end of
   the local part (or two in a row), are rejected by `plan` and by the run alike — exactly what the
   emulator refuses, as Graph does;
-* `plan` (both of its paths) and the run's plan stage agree line by line.
+* `plan` (one read or two) and the run's plan stage agree line by line; both read the export once
+  unless an attribute's values need two dataTypes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from shared.mapping import MappingOptions, extension_properties_for
 from shared.planning import plan_export
 from shared.preflight import check_email, value_fits
 from shared.profiles import ProfileError, load_profile
-from tests.planning.test_plan_run_agree import EXTENSIONS_APP, TENANT, plan_verdicts, run_verdicts
+from tests.planning.test_plan_run_agree import EXTENSIONS_APP, TENANT, plan_verdicts, run_plan_reads, run_verdicts
 
 
 def write_jsonl(path: Path, attributes: list[dict[str, Any]], emails: list[str] | None = None) -> Path:
@@ -136,3 +137,27 @@ def test_emails_with_a_dot_at_either_end_of_the_local_part_are_rejected_as_the_e
     emails = BAD_EMAILS + GOOD_EMAILS
     run = verdicts("jsonl", write_jsonl(tmp_path / "export", [{}] * len(emails), emails), tmp_path)
     assert [run[line] for line in sorted(run)] == ["invalid_email"] * len(BAD_EMAILS) + ["valid"] * len(GOOD_EMAILS)
+
+
+@pytest.mark.parametrize(
+    ("values", "reads"),
+    [
+        ([{"tier": "a"}, {"n": 5}, {"n": 7}, {}], 1),
+        ([{"tier": "a"}, {"n": 2**40}, {"n": -(2**40)}, {"flag": True}], 1),
+        # a mix: the first read stops where it shows, then types over a whole read, then the plan's read
+        ([{"tier": "a"}, {"tier": "b", "n": 5}, {"n": 2**40}, {}], 3),  # n: Integer, then LargeInteger
+        ([{"tier": "a"}, {"tier": 1}, {"tier": 2}, {"tier": "b"}, {"tier": 3}], 3),
+        ([{"n": 1}, {"n": 2**70}], 3),
+    ],
+)
+def test_the_plan_stage_reads_the_export_once_unless_a_type_is_mixed(
+    values: list[dict[str, Any]], reads: int, tmp_path: Path
+) -> None:
+    export = write_jsonl(tmp_path / "users.jsonl", values * 20)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text("")
+    run, state, opened = run_plan_reads("jsonl", export, mapping, chunk_size=7)  # some chunks written twice
+    plan = plan_export(export, load_profile("jsonl", mapping), tenant=TENANT)
+    assert opened == reads and plan.reads == reads
+    assert plan_verdicts("jsonl", export, mapping, sorted(run)) == run
+    assert state.mapping is not None and state.mapping.attribute_types == plan.options.attribute_types

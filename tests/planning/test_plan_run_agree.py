@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from shared.config import Settings
 from shared.handlers.plan_export import plan_export as plan_stage
 from shared.handlers.workflow import Workflow
-from shared.messages import PlanExport
+from shared.messages import ImportChunk, PlanExport
 from shared.outcomes import RunState
 from shared.planning import plan_export
 from shared.planning.inventory import MAX_EXAMPLES, Inventory
@@ -227,15 +227,19 @@ class _Ledger:
 
 class _Chunks:
     def __init__(self) -> None:
-        self.entries: list[ChunkEntry] = []
+        self.chunks: dict[str, list[ChunkEntry]] = {}
 
     async def put(self, run_id: str, chunk_id: str, entries: list[ChunkEntry]) -> None:
-        self.entries.extend(entries)
+        self.chunks[chunk_id] = list(entries)  # a re-put replaces the chunk, as the stores do
 
 
 class _Exports:
+    def __init__(self) -> None:
+        self.opened = 0
+
     @asynccontextmanager
     async def open_local(self, export_ref: str) -> AsyncIterator[Path]:
+        self.opened += 1
         yield Path(export_ref)
 
 
@@ -269,27 +273,39 @@ def run_verdicts(source: str, export: Path, mapping: Path) -> dict[int, str]:
 
 def run_plan(source: str, export: Path, mapping: Path) -> tuple[dict[int, str], RunState]:
     """run_verdicts, and the run as the plan stage saved it."""
+    verdicts, run, _ = run_plan_reads(source, export, mapping)
+    return verdicts, run
+
+
+def run_plan_reads(
+    source: str, export: Path, mapping: Path, chunk_size: int = 500
+) -> tuple[dict[int, str], RunState, int]:
+    """run_plan, and how many times the stage opened the export."""
     from shared.ports import Ports
 
-    chunks, artifacts, ledger = _Chunks(), _Artifacts(), _Ledger()
+    chunks, artifacts, ledger, exports = _Chunks(), _Artifacts(), _Ledger(), _Exports()
     ports = Ports(
         queue=None,  # type: ignore[arg-type]  # the handler returns messages, it sends none
         ledger=ledger,  # type: ignore[arg-type]
         chunks=chunks,  # type: ignore[arg-type]
-        exports=_Exports(),  # type: ignore[arg-type]
+        exports=exports,  # type: ignore[arg-type]
         artifacts=artifacts,  # type: ignore[arg-type]
         directory=_Directory(),  # type: ignore[arg-type]
         clock=_Clock(),
         telemetry=_Telemetry(),  # type: ignore[arg-type]
     )
-    command = PlanExport(run_id="r1", source=source, export_ref=str(export), mapping_ref=str(mapping))
+    command = PlanExport(
+        run_id="r1", source=source, export_ref=str(export), mapping_ref=str(mapping), chunk_size=chunk_size
+    )
     workflow = Workflow.from_settings(Settings(TENANT=TENANT, EXTENSIONS_APP_ID=EXTENSIONS_APP), apps=1)
-    asyncio.run(plan_stage(command, ports, workflow))
-    verdicts = {entry.line: "valid" for entry in chunks.entries}
+    follow = asyncio.run(plan_stage(command, ports, workflow))
+    named = [e.payload.chunk_id for e in follow if isinstance(e.payload, ImportChunk)]  # what the run imports
+    verdicts = {entry.line: "valid" for chunk_id in named for entry in chunks.chunks[chunk_id]}
     for raw in artifacts.files["rejects.jsonl"].splitlines():
         reject = json.loads(raw)
+        assert reject["line"] not in verdicts, reject  # a line is in one chunk or in rejects.jsonl
         verdicts[reject["line"]] = reject["code"]
-    return verdicts, ledger.runs["r1"]
+    return verdicts, ledger.runs["r1"], exports.opened
 
 
 def plan_verdicts(source: str, export: Path, mapping: Path, lines: list[int]) -> dict[int, str]:
