@@ -8,7 +8,8 @@ appRoleId, resourceId, resourceDisplayName, principalId). Microsoft Graph's own 
 resolves names the way it would in a real tenant.
 
 With `client_apps` configured, every Graph call is checked against the calling app's permissions:
-missing → 403 Authorization_RequestDenied, as Graph answers an app without the application permission.
+missing → 403 Authorization_RequestDenied, as Graph answers an app without the application permission
+(a grant on /servicePrincipals/{id}/appRoleAssignedTo needs AppRoleAssignment.ReadWrite.All).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ APP_ROLE_IDS = {
     "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
     "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
     "CustomAuthenticationExtension.Receive.Payload": "214e810f-fda8-4fd7-a475-29461495eb00",
+    "AppRoleAssignment.ReadWrite.All": "06b708a9-e830-4db3-a914-8e69da51d44f",
 }
 _USERS_READ = ("User.Read.All", "User.ReadWrite.All")
 _APPS_READ = ("Application.Read.All", "Application.ReadWrite.OwnedBy", "Application.ReadWrite.All")
@@ -50,7 +52,11 @@ def required_permissions(method: str, parts: list[str]) -> tuple[str, ...] | Non
     if head == "auditLogs":
         return ("AuditLog.Read.All",)
     if head.startswith("servicePrincipals"):
-        return None  # an app reads its own service principal and its app role assignments
+        if method == "GET":
+            return None  # an app reads its own service principal and its app role assignments
+        if parts[-1] == "appRoleAssignedTo":  # api/serviceprincipal-post-approleassignedto.md
+            return ("AppRoleAssignment.ReadWrite.All",)
+        return _APPS_WRITE  # create / delete (api/serviceprincipal-post-serviceprincipals.md, -delete.md)
     return None
 
 

@@ -83,3 +83,25 @@ def test_deleting_a_service_principal_takes_its_grants(graph: httpx.Client) -> N
     assert graph.get(f"/servicePrincipals/{client['id']}").status_code == 404
     assert graph.get(f"/servicePrincipals/{resource['id']}/appRoleAssignedTo").json()["value"] == []
     assert graph.delete(f"/servicePrincipals/{client['id']}").status_code == 404
+
+
+def test_granting_needs_app_role_assignment_read_write_all(start_emulator: Any) -> None:
+    apps = [{"client_id": "aaaaaaaa-0000-4000-8000-00000000000a", "secret": "s-a",
+             "permissions": ["Application.ReadWrite.All"]},
+            {"client_id": "bbbbbbbb-0000-4000-8000-00000000000b", "secret": "s-b",
+             "permissions": ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"]}]  # fmt: skip
+    handle: EmulatorHandle = start_emulator(client_apps=apps)
+    tenant = handle.server.config.tenant
+
+    def as_app(app: dict[str, Any]) -> httpx.Client:
+        token = httpx.post(f"{handle.base_url}/{tenant}/oauth2/v2.0/token", timeout=10, data={
+            "grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["secret"],
+            "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]  # fmt: skip
+        return httpx.Client(base_url=handle.graph_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    without, admin = as_app(apps[0]), as_app(apps[1])
+    resource, client = _principals(without)  # Application.ReadWrite.All creates apps and service principals
+    body = {"principalId": client["id"], "resourceId": resource["id"], "appRoleId": RECEIVE_PAYLOAD}
+    refused = without.post(f"/servicePrincipals/{resource['id']}/appRoleAssignedTo", json=body)
+    assert _error(refused)[:2] == (403, "Authorization_RequestDenied")
+    assert admin.post(f"/servicePrincipals/{resource['id']}/appRoleAssignedTo", json=body).status_code == 201
