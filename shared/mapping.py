@@ -20,6 +20,7 @@ from shared.passwords import is_supported
 from shared.preflight import (
     MAX_DISPLAY_NAME,
     MAX_EXTENSION_ATTRIBUTES,
+    MAX_STRING_ATTRIBUTE,
     Problem,
     check_attribute,
     check_attribute_type,
@@ -30,10 +31,12 @@ from shared.preflight import (
     check_username,
     extension_data_type,
     is_e164,
+    value_fits,
 )
 from shared.reasons import Reason, shown_algorithm
 from shared.records import LegacyUser, ObjectIdentity, TargetUser
 
+_MAX_KNOWN_NAMES = 10_000
 PasswordMode = Literal["auto", "plaintext", "jit", "reset"]
 
 
@@ -63,6 +66,11 @@ class MappingOptions:
         if self.legacy_id_attribute:
             names.add(self.legacy_id_attribute.lower())
         return frozenset(names)
+
+    @cached_property
+    def writable_names(self) -> set[str]:
+        """Attribute names attribute_problem has passed (valid, not reserved): a bounded cache."""
+        return set()
 
     def data_type(self, name: str, value: Any) -> str:
         """The dataType of attribute `name`: the profile's (declared, or inferred over the whole export
@@ -197,11 +205,21 @@ def _password_path(user: LegacyUser, options: MappingOptions) -> tuple[PasswordP
 def attribute_problem(name: str, target: str, value: Any, options: MappingOptions) -> Problem | None:
     """Why attribute `name` (landing on extension `target`) can't be written, or None: its name, a
     name the product writes itself (`attribute_reserved`), then its value against the typed property."""
+    known = options.writable_names
+    if (
+        target in known
+        and isinstance(value, str | bool | int)
+        and not (isinstance(value, str) and len(value) > MAX_STRING_ATTRIBUTE)
+        and value_fits(options.data_type(name, value), value)
+    ):
+        return None  # what the checks below would say: a name they passed, a value they pass
     problem = check_attribute(target, value)
     if problem is None and target.lower() in options.reserved_names:
         problem = Reason.ATTRIBUTE_RESERVED, f"attribute {target!r} is a name ciam-migrate writes itself; rename it"
     if problem is None:
         problem = check_attribute_type(target, value, options.data_type(name, value))
+    if problem is None and len(known) < _MAX_KNOWN_NAMES:
+        known.add(target)
     return problem
 
 
