@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     # the state's SQLite database locally); a lease not spent within QUOTA_LEASE_S seconds is dropped.
     SHARED_QUOTA: bool = True
     QUOTA_TABLE: str = "quota"
-    QUOTA_LEASE_TOKENS: int = Field(default=40, ge=1)
+    QUOTA_LEASE_TOKENS: int = Field(default=80, ge=1)  # four $batch requests: one round-trip per four
     QUOTA_LEASE_S: float = Field(default=2.0, gt=0)
     INLINE_RETRY_BUDGET_S: float = 30.0  # wait this long in-process for Retry-After, then schedule a continuation
     MAX_ATTEMPTS: int = 8  # continuations of one chunk before its remaining users are recorded as failed

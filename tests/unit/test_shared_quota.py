@@ -40,12 +40,12 @@ class MemoryQuotaStore:
         self.clock = clock
         self.draws = 0
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float, float]:
         self.draws += 1
         await asyncio.sleep(0)  # a round-trip: other batches queue meanwhile
         row, granted, wait = draw(self.rows.get(key), terms, need, want, self.clock(), step)
         self.rows[key] = row
-        return granted, wait
+        return granted, wait, self.clock()
 
     async def block(self, key: str, terms: BucketTerms, seconds: float) -> None:
         self.rows[key] = blocked(self.rows.get(key), terms, seconds, self.clock())
@@ -110,7 +110,7 @@ def test_a_state_from_before_the_log_is_upgraded_in_place(tmp_path: Path):
         conn.execute("INSERT INTO quota_buckets VALUES ('t|app|a', 5.0, 1000.0, 0.0)")
     store = SqliteQuotaStore(db, clock=lambda: 1000.0)
     terms = BucketTerms(capacity=40, rate=10.0, lease_s=1.0, allowed=100, span_s=11.0)
-    assert store._draw("t|app|a", terms, 5, 5, 1) == (5, 0.0)  # the old row's tokens are kept
+    assert store._draw("t|app|a", terms, 5, 5, 1) == (5, 0.0, 1000.0)  # the old row's tokens are kept
     assert store._draw("t|app|a", terms, 1, 1, 1)[0] == 0
     store.close()
 

@@ -138,8 +138,9 @@ def decode_grants(text: str | None) -> tuple[tuple[float, int], ...]:
 class QuotaStore(Protocol):
     """Where the shared buckets live. Both operations are atomic across processes."""
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
-        """(granted, wait_s): `need` + k × `step` tokens, at most `want`; or 0 and how long until `need` could be."""
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float, float]:
+        """(granted, wait_s, stamp): `need` + k × `step` tokens, at most `want`, logged at `stamp` (wall clock);
+        or 0 and how long until `need` could be."""
         ...
 
     async def block(self, key: str, terms: BucketTerms, seconds: float) -> None:
@@ -166,7 +167,8 @@ class SharedBudget:
     ) -> None:
         self.store = store
         self.key = key
-        self.terms = bucket_terms(limit, window_s, headroom=headroom, burst=burst, lease_s=lease_s)
+        # The pacing bucket holds at least one whole lease.
+        self.terms = bucket_terms(limit, window_s, headroom=headroom, burst=max(burst, lease_tokens), lease_s=lease_s)
         self.lease_tokens = max(1, min(lease_tokens, int(self.terms.capacity)))
         self._clock = clock
         self._sleep = sleep
@@ -209,12 +211,11 @@ class SharedBudget:
             # A lease sized to the batches queued here now (capped), in whole batches: tokens drawn for nobody,
             # or a remainder smaller than a batch, would expire unused.
             batches = max(1, min(self._waiting, self.lease_tokens // n))
-            asked = self._clock()  # the store stamps the grant no earlier: the lease never outlives stamp + lease_s
-            granted, wait = await self.store.draw(self.key, self.terms, n - held, n * batches - held, n)
+            granted, wait, stamp = await self.store.draw(self.key, self.terms, n - held, n * batches - held, n)
             if granted:
                 self.leases_drawn += 1
                 self.tokens_drawn += granted
-                self._leases.append([float(granted), asked + self.terms.lease_s])
+                self._leases.append([float(granted), stamp + self.terms.lease_s])  # as long as the log holds it
                 continue
             # Several processes wait on one bucket: spread their retries a little.
             await self._wait(wait * random.uniform(1.0, 1.05))

@@ -37,18 +37,19 @@ class SqliteQuotaStore:
     def close(self) -> None:
         self._conn.close()
 
-    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float]:
+    async def draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int = 1) -> tuple[int, float, float]:
         return await asyncio.to_thread(self._draw, key, terms, need, want, step)
 
     async def block(self, key: str, terms: BucketTerms, seconds: float) -> None:
         await asyncio.to_thread(self._block, key, terms, seconds)
 
-    def _draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int) -> tuple[int, float]:
+    def _draw(self, key: str, terms: BucketTerms, need: int, want: int, step: int) -> tuple[int, float, float]:
         with self._transaction():
-            row, granted, wait = draw(self._read(key), terms, need, want, self._clock(), step)
+            now = self._clock()
+            row, granted, wait = draw(self._read(key), terms, need, want, now, step)
             if granted:
                 self._write(key, row)
-            return granted, wait
+            return granted, wait, now
 
     def _block(self, key: str, terms: BucketTerms, seconds: float) -> None:
         with self._transaction():
