@@ -44,6 +44,7 @@ test-py312: node_modules/.bin/azurite
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_throughput
+	$(BIN)/python -m bench.import_utilisation
 	$(BIN)/python -m bench.emulator_throughput
 	$(BIN)/python -m bench.plan_throughput
 	$(BIN)/python -m bench.jit_latency

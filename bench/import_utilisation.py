@@ -9,7 +9,8 @@ delayed L ms as measured, not scaled). The bench polls the emulator's per-app wr
     (the steady state: chunk boundaries, ledger and vault writes included), and over the whole import
     (first write → process exit is the tail; process start → first write is `start s`);
   * 429 share: throttled answers ÷ all write answers;
-  * CPU: the `run` process's CPU seconds ÷ wall seconds between the first and the last write.
+  * CPU: the `run` process's CPU seconds ÷ wall seconds between the first and the last write (and the
+    emulator's, with the machine's load average: on a shared machine both processes wait for a core).
 
     .venv/bin/python -m bench.import_utilisation [--users 6000] [--time-scale 10,20] [--latency-ms 12]
         [--plaintext-every 7] [--apps 1,3]
@@ -62,21 +63,29 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def children() -> list[int]:
+    """This process's child pids (the emulator, the `run` process)."""
+    found: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
 @dataclass
 class Samples:
-    """(seconds since start, writes, throttled, run CPU seconds) as the poller saw them."""
+    """(seconds since start, writes, throttled, run CPU s, emulator CPU s) as the poller saw them."""
 
-    rows: list[tuple[float, int, int, float]] = field(default_factory=list)
+    rows: list[tuple[float, int, int, float, float]] = field(default_factory=list)
 
 
-def poll(base: str, pid: int, started: float, stop: threading.Event, samples: Samples) -> None:
+def poll(base: str, pid: int, emulator: int, started: float, stop: threading.Event, samples: Samples) -> None:
     with httpx.Client(timeout=10) as client:
         while not stop.is_set():
-            cpu = cpu_seconds(pid)
+            cpu, emulator_cpu = cpu_seconds(pid), cpu_seconds(emulator)
             apps = client.get(f"{base}/_emulator/stats").json()["apps"].values()
             if cpu is not None:
                 samples.rows.append((time.monotonic() - started, sum(a["writes"] for a in apps),
-                                     sum(a["throttled"] for a in apps), cpu))  # fmt: skip
+                                     sum(a["throttled"] for a in apps), cpu, emulator_cpu or 0.0))  # fmt: skip
             stop.wait(POLL_S)
 
 
@@ -90,10 +99,11 @@ def cell(users: int, apps: int, scale: float, latency_ms: float, plaintext_every
         command = [sys.executable, "-m", "cli", "run", str(export), "--source", "jsonl", "--graph-url", base,
                    "--tenant", TENANT, "--state", str(state), "--time-scale", str(scale), "--chunk-size", "500",
                    *[a for app in APPS[:apps] for a in ("--app", app)]]  # fmt: skip
+        [emulator] = children()
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         samples, stop = Samples(), threading.Event()
-        poller = threading.Thread(target=poll, args=(base, process.pid, started, stop, samples), daemon=True)
+        poller = threading.Thread(target=poll, args=(base, process.pid, emulator, started, stop, samples), daemon=True)
         poller.start()
         try:
             output, _ = process.communicate(timeout=CELL_LIMIT_S)
@@ -117,6 +127,8 @@ def cell(users: int, apps: int, scale: float, latency_ms: float, plaintext_every
         "utilisation_to_exit": round(writes / max(ended - first[0], 1e-6) / per_s, 3),
         "share_429": round(throttled / max(writes + throttled, 1), 4),
         "cpu_share": round((last[3] - first[3]) / steady_s, 3),
+        "emulator_cpu_share": round((last[4] - first[4]) / steady_s, 3),
+        "load_average": round(os.getloadavg()[0], 1),
         "write_seconds": round(steady_s, 2),
     }  # fmt: skip
 
@@ -143,7 +155,8 @@ def main() -> None:
                     f"apps {apps} time-scale {scale:>4g}: utilisation {r['utilisation']:.3f} "
                     f"(to exit {r['utilisation_to_exit']:.3f}); 429s {r['share_429']:.2%}; CPU {r['cpu_share']:.0%} "
                     f"of a core; {r['write_seconds']:.1f} s writing at {r['quota_writes_per_s']:.0f}/s quota; "
-                    f"first write {r['start_s']:.1f} s after start",
+                    f"first write {r['start_s']:.1f} s after start; emulator CPU {r['emulator_cpu_share']:.0%}; "
+                    f"load average {r['load_average']:g} on {os.cpu_count()} cores",
                     flush=True,
                 )
     print(json.dumps(results))
