@@ -97,6 +97,7 @@ var quotaTableName = 'quota'
 var syncTableName = 'sync'
 var monitorTableName = 'monitor'
 var lockoutTableName = 'lockouts'
+var attemptsTableName = 'jitattempts'
 var vaultTableName = 'vault'
 // One queue per queue-triggered stage of shared/stages.py, named by its Settings default (a test holds the
 // queues, their requiresSession and their app settings below to the stage table).
@@ -244,6 +245,12 @@ resource monitorTable 'Microsoft.Storage/storageAccounts/tableServices/tables@20
 resource lockoutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: lockoutTableName
+}
+
+// JIT Entra-retry dedupe (claim per correlation id + fingerprint) and the outcome log, shared by every instance.
+resource attemptsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: attemptsTableName
 }
 
 // The JIT credential vault: legacy password hashes sealed per row (data keys wrapped by vaultKek), shared by
@@ -472,6 +479,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'SYNC_TABLE', value: syncTable.name }
         { name: 'MONITOR_TABLE', value: monitorTable.name }
         { name: 'JIT__LOCKOUT_TABLE', value: lockoutTable.name }
+        { name: 'JIT__ATTEMPTS_TABLE', value: attemptsTable.name }
         { name: 'ALERTS_QUEUE', value: alerts.name }
         // Timer schedules: the host resolves %SETTING% from app settings itself (no default), so each is set here.
         { name: 'SYNC_SCHEDULE', value: '0 */1 * * * *' }

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from shared.adapters.tables import TableLedger
     from shared.config import JitSettings
+    from shared.jit.attempts import AttemptStore, TableAttempts
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
     from shared.jit.lockout import Lockouts, TableLockouts
     from shared.jit.service import JitService
@@ -172,6 +173,7 @@ async def jit_service() -> JitService:
                 telemetry=OpenTelemetryMetrics(),
                 vault=vault,
                 lockouts=shared_lockouts(settings),
+                attempts=shared_attempts(settings),
             )
             await service.warm()
             _worker.jit = service
@@ -209,6 +211,23 @@ def shared_lockouts(settings: Settings) -> TableLockouts | None:
 
         return lockout.TableLockouts.from_account_url(
             settings.TABLES_ACCOUNT_URL, settings.JIT.LOCKOUT_TABLE, DefaultAzureCredential()
+        )
+    return None
+
+
+def shared_attempts(settings: Settings) -> TableAttempts | None:
+    """With Azure storage configured, the Entra-retry dedupe and outcome log every instance shares (Table
+    JIT.ATTEMPTS_TABLE): a retry landing on another instance replays the first decision. None otherwise (jit.db)."""
+    from shared.jit import attempts
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return attempts.TableAttempts.from_connection_string(connection, settings.JIT.ATTEMPTS_TABLE)
+    if settings.TABLES_ACCOUNT_URL:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return attempts.TableAttempts.from_account_url(
+            settings.TABLES_ACCOUNT_URL, settings.JIT.ATTEMPTS_TABLE, DefaultAzureCredential()
         )
     return None
 
@@ -452,15 +471,18 @@ async def open_jit_service(
     live_check: LegacyPasswordCheck | None = None,
     verifier: Verifier | None = None,
     lockouts: Lockouts | None = None,
+    attempts: AttemptStore | None = None,
 ) -> JitService:
     """A JitService from JitSettings and a state directory. Local layout under <state>:
 
     vault.db               sealed legacy hashes (SqliteCredentialVault), written by the import stage
     keys/kek.key           the vault's key-encryption key (LocalKeyWrapper), created 0600 on first use
     keys/jit-attempt.key   keys the Entra-retry fingerprint, unless JIT.ATTEMPT_KEY is set
-    jit.db                 lockout counters (unless `lockouts` is given: Azure's Table), retry dedupe, outcomes
+    jit.db                 lockout counters, retry dedupe, outcomes: only when `lockouts` or `attempts` is not
+                           given (Azure gives both: the Tables JIT.LOCKOUT_TABLE and JIT.ATTEMPTS_TABLE)
 
     The OIDC metadata is fetched lazily (and cached) by the first request or `warm`."""
+    from shared.jit.attempts import SqliteAttempts
     from shared.jit.decision import PasswordDecider
     from shared.jit.password_context import PasswordContextDecryptor, load_decryption_key
     from shared.jit.service import JitService
@@ -477,7 +499,8 @@ async def open_jit_service(
         refresh_min_interval_s=settings.JWKS_REFRESH_MIN_INTERVAL_S,
         timeout_s=settings.METADATA_TIMEOUT_S,
     )
-    state = JitStateStore(state_dir / "jit.db")
+    state = JitStateStore(state_dir / "jit.db") if lockouts is None or attempts is None else None
+    log = attempts or SqliteAttempts(state)  # type: ignore[arg-type]
     decider = PasswordDecider(
         settings,
         vault or open_local_vault(str(state_dir)),
@@ -487,7 +510,12 @@ async def open_jit_service(
         verifier=verifier or verify,
         live_check=live_check,
         lockouts=lockouts,
+        attempts=log,
     )
     await decider.warm()
     decryptor = PasswordContextDecryptor(load_decryption_key(_decryption_key_material(settings)), settings)
-    return JitService(settings, TokenValidator(settings, keys), decryptor, decider, state, telemetry, keys=keys)
+    # jit.db kept only for the counters (attempts shared) is closed with the service too.
+    extra = state.close if state is not None and attempts is not None else None
+    return JitService(
+        settings, TokenValidator(settings, keys), decryptor, decider, log, telemetry, keys=keys, also_close=extra
+    )

@@ -68,6 +68,7 @@ class JitSettings(BaseModel):
     LOCKOUT_WINDOW_S: int = Field(default=900, ge=1)
     LOCKOUT_DURATION_S: int = Field(default=900, ge=1)
     LOCKOUT_TABLE: str = "lockouts"  # Azure: the counters every instance shares (Table Storage, beside the ledger)
+    ATTEMPTS_TABLE: str = "jitattempts"  # Azure: Entra-retry dedupe + outcome log every instance shares (Table)
     RATE_LIMIT_PER_S: float = Field(default=100.0, gt=0)  # Entra sends <= 50/s tenant-wide; headroom for retries
     RATE_LIMIT_BURST: int = Field(default=100, ge=1)
     # Load shedding: beyond this many verifications in progress, answer 429 at once instead of queueing

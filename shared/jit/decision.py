@@ -27,6 +27,7 @@ import bcrypt
 from pydantic import SecretStr
 
 from shared.config import JitSettings
+from shared.jit.attempts import AttemptStore, SqliteAttempts
 from shared.jit.lockout import Lockouts, SqliteLockouts
 from shared.jit.password_context import PasswordContext
 from shared.jit.policy import meets_entra_policy
@@ -75,7 +76,7 @@ class PasswordDecider:
         self,
         settings: JitSettings,
         vault: JitVault,
-        state: JitStateStore,
+        state: JitStateStore | None,
         telemetry: Telemetry,
         *,
         attempt_key: bytes,
@@ -84,12 +85,16 @@ class PasswordDecider:
         rate_limit: TokenBucket | None = None,
         clock: Callable[[], float] = time.time,
         lockouts: Lockouts | None = None,
+        attempts: AttemptStore | None = None,
     ) -> None:
         self._settings = settings
         self._vault = vault
-        self._state = state
-        # Shared by every instance in Azure (TableLockouts): the threshold is per account, not per instance.
-        self._lockouts = lockouts or SqliteLockouts(state)
+        if state is None and (lockouts is None or attempts is None):
+            raise ValueError("without a local JitStateStore, give both lockouts and attempts")
+        # Shared by every instance in Azure (TableLockouts, TableAttempts): the threshold is per account, and
+        # Entra's retry finds the first delivery's decision whatever instance it reaches.
+        self._lockouts = lockouts or SqliteLockouts(state)  # type: ignore[arg-type]
+        self._attempts = attempts or SqliteAttempts(state)  # type: ignore[arg-type]
         self._telemetry = telemetry
         self._attempt_key = attempt_key
         self._verifier = verifier
@@ -100,6 +105,7 @@ class PasswordDecider:
         self._dummy: PasswordHash | None = None
         self._cost = VerifyCost()
         self._last_purge = 0.0
+        self._purging: asyncio.Task[None] | None = None
         self._verifying = 0
 
     async def warm(self) -> None:
@@ -129,14 +135,16 @@ class PasswordDecider:
     ) -> Decision:
         now = self._clock()
         self._purge(now)
-        prior = self._state.claim(correlation_id, fingerprint, object_id, now)
+        prior = await self._attempts.claim(
+            correlation_id, fingerprint, object_id, now, window_s=self._settings.RETRY_WINDOW_S
+        )
         if prior is not None and prior.action is not None:
             return _replayed(self._with_texts(Action(prior.action), prior.reason or "replayed"))
         count_failures = prior is None  # an unsettled prior: another instance is deciding and will count it
         if await self._lockouts.locked(object_id, now):
             decision = self._with_texts(Action.BLOCK, "locked_out")
         elif self._verifying >= self._settings.MAX_CONCURRENT_VERIFICATIONS or not self._rate.try_take():
-            self._state.release(correlation_id, fingerprint)
+            await self._attempts.release(correlation_id, fingerprint)
             return Decision(None, "overloaded" if self._verifying else "throttled")
         else:
             self._verifying += 1
@@ -144,7 +152,7 @@ class PasswordDecider:
                 decision = await self._verify(object_id, context, count_failures, now)
             finally:
                 self._verifying -= 1
-        self._state.settle(correlation_id, fingerprint, decision.action or "", decision.reason)
+        await self._attempts.settle(correlation_id, fingerprint, decision.action or "", decision.reason)
         return decision
 
     async def _verify(self, object_id: str, context: PasswordContext, count_failures: bool, now: float) -> Decision:
@@ -213,9 +221,24 @@ class PasswordDecider:
         return self._dummy
 
     def _purge(self, now: float) -> None:
-        if now - self._last_purge > 60:
+        """At most once a minute, drop retry rows past the window, off the sign-in's path (claims honour the
+        window on read, so a late purge only costs storage)."""
+        if now - self._last_purge > 60 and (self._purging is None or self._purging.done()):
             self._last_purge = now
-            self._state.purge(now - self._settings.RETRY_WINDOW_S)
+            self._purging = asyncio.get_running_loop().create_task(
+                self._purge_quietly(now - self._settings.RETRY_WINDOW_S)
+            )
+
+    async def _purge_quietly(self, older_than: float) -> None:
+        try:
+            await self._attempts.purge(older_than)
+        except Exception as exc:  # a failed purge never fails a sign-in; the next minute tries again
+            logger.warning("retry-dedupe purge failed (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        """Wait for a purge still running (before the store under it is closed)."""
+        if self._purging is not None:
+            await self._purging
 
 
 def _replayed(decision: Decision) -> Decision:

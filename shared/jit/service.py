@@ -3,6 +3,7 @@
 Order matters: the bearer token is validated before the body is read (401, body untouched); then the size cap
 (413), the request shape (400), the JWE (400), and the decision (200 with one action and the echoed nonce, or 429
 when throttled). Failure bodies are constant and say nothing about the cause. Every call is recorded as an outcome
+(AttemptStore: jit.db locally, the shared Table JIT__ATTEMPTS_TABLE in Azure)
 and in telemetry (`jit.requests` by action/reason, `jit.latency_ms` by action and `budget`: `over_half` when the
 call took more than half of Entra's 2,000 ms extension timeout, else `within`, so the latency alert can judge the
 share of slow decisions without a mean that fast sheds pull down). Logs carry no body, token or password.
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from shared.config import JitSettings
+from shared.jit.attempts import AttemptStore
 from shared.jit.decision import PasswordDecider
 from shared.jit.password_context import ContextUnreadable, PasswordContextDecryptor
 from shared.jit.protocol import GENERIC_FAILURE_BODY, UNAUTHORIZED_BODY, PasswordSubmitRequest, action_body
-from shared.jit.state import JitStateStore, Outcome
+from shared.jit.state import Outcome
 from shared.jit.tokens import MetadataUnavailable, OidcKeys, TokenRejected, TokenValidator
 from shared.ports import Telemetry
 
@@ -61,11 +63,13 @@ class JitService:
         validator: TokenValidator,
         decryptor: PasswordContextDecryptor,
         decider: PasswordDecider,
-        state: JitStateStore,
+        state: AttemptStore,
         telemetry: Telemetry,
         *,
         keys: OidcKeys | None = None,
+        also_close: Callable[[], None] | None = None,
     ) -> None:
+        self._also_close = also_close
         self._keys = keys
         self._settings = settings
         self._validator = validator
@@ -82,7 +86,10 @@ class JitService:
     async def close(self) -> None:
         if self._keys is not None:
             await self._keys.close()
-        self._state.close()
+        await self._decider.close()
+        await self._state.close()
+        if self._also_close is not None:
+            self._also_close()
 
     async def handle(self, authorization: str | None, content_length: int | None, read_body: ReadBody) -> HttpAnswer:
         started = time.perf_counter()
@@ -99,7 +106,12 @@ class JitService:
         self._telemetry.count("jit.requests", action=action, reason=reason)
         budget = "over_half" if latency_ms > ENTRA_TIMEOUT_MS / 2 else "within"
         self._telemetry.measure("jit.latency_ms", latency_ms, action=action, budget=budget)
-        self._state.record_outcome(Outcome(time.time(), correlation_id, object_id, action, reason, latency_ms))
+        try:
+            await self._state.record_outcome(
+                Outcome(time.time(), correlation_id, object_id, action, reason, latency_ms)
+            )
+        except Exception as exc:  # the answer is decided: a lost log line must not turn it into an error
+            logger.warning("password submit outcome not recorded (%s)", type(exc).__name__)
         logger.info(
             "password submit: action=%s reason=%s status=%d correlation=%s",
             action,

@@ -67,8 +67,16 @@ class JitStateStore:
 
     # -- Entra retries: same correlationId and same password = the same attempt -------------------------
 
-    def claim(self, correlation_id: str, fingerprint: bytes, object_id: str, now: float) -> PriorAttempt | None:
-        """Register a new attempt; None when it is new, else what the earlier delivery decided."""
+    def claim(
+        self, correlation_id: str, fingerprint: bytes, object_id: str, now: float, *, window_s: float | None = None
+    ) -> PriorAttempt | None:
+        """Register a new attempt; None when it is new, else what the earlier delivery decided. A row older than
+        `window_s` is forgotten first (whether or not purge ran), so its retry window is honoured on read."""
+        if window_s is not None:
+            self._db.execute(
+                "DELETE FROM attempts WHERE correlation_id = ? AND fingerprint = ? AND created_at < ?",
+                (correlation_id, fingerprint, now - window_s),
+            )
         inserted = self._db.execute(
             "INSERT OR IGNORE INTO attempts (correlation_id, fingerprint, object_id, created_at) VALUES (?, ?, ?, ?)",
             (correlation_id, fingerprint, object_id, now),
@@ -132,9 +140,12 @@ class JitStateStore:
             (outcome.at, outcome.correlation_id, outcome.object_id, outcome.action, outcome.reason, outcome.latency_ms),
         )
 
-    def outcomes(self) -> list[Outcome]:
+    def outcomes(self, since: float | None = None) -> list[Outcome]:
+        """Every outcome recorded (at or after `since`, when given), oldest first."""
         rows = self._db.execute(
-            "SELECT at, correlation_id, object_id, action, reason, latency_ms FROM outcomes ORDER BY id"
+            "SELECT at, correlation_id, object_id, action, reason, latency_ms FROM outcomes WHERE at >= ? "
+            "ORDER BY at, id",
+            (since if since is not None else float("-inf"),),
         ).fetchall()
         return [Outcome(*row) for row in rows]
 

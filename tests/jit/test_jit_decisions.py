@@ -278,7 +278,7 @@ async def test_canary_secrets_never_reach_logs_telemetry_outcomes_or_answers(
     answers.append(await rig.call(tenant.body("oid-2", canary_password), token=token))
     assert answers[-1][0] == 500
 
-    outcomes = [repr(o) for o in rig.service._state.outcomes()]  # type: ignore[attr-defined]
+    outcomes = [repr(o) for o in await rig.service._state.outcomes()]  # type: ignore[attr-defined]
     haystacks = {
         "logs": caplog.text + "".join(repr(r.args) + str(r.exc_info) for r in caplog.records),
         "telemetry": repr(rig.telemetry.records) + repr(rig.telemetry.counts),

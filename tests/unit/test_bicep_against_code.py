@@ -132,7 +132,8 @@ def test_every_setting_azure_cannot_default_is_set_by_bicep() -> None:
     assert set(NOT_SET_IN_AZURE) & set_by_bicep == set(), "listed as not set, but Bicep sets it"
     assert set(NOT_SET_IN_AZURE) <= expected_keys(), "a stale entry: no such setting"
     for must in ("TENANT_ID", "APP_IDS", "EXTENSIONS_APP_ID", "JIT__TENANT_ID", "JIT__AUTHORITY", "JIT__AUDIENCES",
-                 "JIT__DECRYPTION_KEY", "JIT__ATTEMPT_KEY", "JIT__LOCKOUT_TABLE", "KEY_VAULT_KEY_ID"):  # fmt: skip
+                 "JIT__DECRYPTION_KEY", "JIT__ATTEMPT_KEY", "JIT__LOCKOUT_TABLE", "JIT__ATTEMPTS_TABLE",
+                 "KEY_VAULT_KEY_ID"):  # fmt: skip
         assert must in set_by_bicep, must
 
 
