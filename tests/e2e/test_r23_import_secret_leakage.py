@@ -71,6 +71,7 @@ class Expected:
     valid_jit: dict[str, str] = field(default_factory=dict)  # legacyId → the password its vaulted hash verifies
     exported_hash: dict[str, str] = field(default_factory=dict)  # legacyId → exported hash value
     rejected: int = 0
+    reset: int = 0  # created on the reset path instead of rejected (their hash can't be verified)
     total: int = 0
 
 
@@ -113,15 +114,18 @@ def build_export(path: Path, canaries: Canaries) -> Expected:
         lines.append(json.dumps(user(f"b{i:02d}", password={"hash": {"algorithm": "bcrypt", "value": value}})))
         expected.valid_jit[f"b{i:02d}"] = pw
         expected.exported_hash[f"b{i:02d}"] = value
+    # Hashes nobody can verify: under password.mode auto the users are created on the reset path (a random
+    # password), so the hash goes nowhere — not to Graph, the vault, a chunk's clear text or a report.
+    bad_hash = str(canaries.add("reset-hash-unsupported", base64.b64encode(canaries.token().encode()).decode()))
+    lines.append(json.dumps(user("r02", password={"hash": {"algorithm": "whirlpool", "value": bad_hash}})))
+    no_salt = str(canaries.add("reset-hash-no-salt", base64.b64encode(canaries.token().encode()).decode()))
+    lines.append(json.dumps(user("r03", password={"hash": {"algorithm": "pbkdf2-sha256", "value": no_salt}})))
+    expected.reset = 2
     valid = len(lines)
 
     # Rejected records, each still carrying canaries.
     bad_pw = str(canaries.add("rejected-plain-email", f"Cn4ry-Rejected-{canaries.token()}!"))
     lines.append(json.dumps({**user("r01", password={"plaintext": bad_pw}), "email": "not-an-email"}))
-    bad_hash = str(canaries.add("rejected-hash-unsupported", base64.b64encode(canaries.token().encode()).decode()))
-    lines.append(json.dumps(user("r02", password={"hash": {"algorithm": "whirlpool", "value": bad_hash}})))
-    no_salt = str(canaries.add("rejected-hash-no-salt", base64.b64encode(canaries.token().encode()).decode()))
-    lines.append(json.dumps(user("r03", password={"hash": {"algorithm": "pbkdf2-sha256", "value": no_salt}})))
     both_pw = str(canaries.add("rejected-both-plain", f"Cn4ry-Both-{canaries.token()}!"))
     both_hash = str(canaries.add("rejected-both-hash", canaries.token()))
     lines.append(
@@ -162,6 +166,7 @@ async def test_r23_canaries_through_import_success_and_failure_paths_hits_0(tmp_
     c = report["counts"]
     assert c["total"] == expected.total and c["rejected"] == expected.rejected, c
     assert c["total"] == c["created"] + c["already_present"] + c["rejected"] + c["failed"], c
+    assert sum(report.get("reset_fallbacks", {}).values()) == expected.reset, report.get("reset_fallbacks")
     # The failure and retry paths really ran (else this is a happy-path scan only).
     assert c["failed"] > 0 and result.returncode == 1, f"no user failed: {c}"
     injected = emulator.stats()["faults"]["injected"]
