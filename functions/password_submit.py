@@ -4,7 +4,8 @@ Anonymous at the Functions level on purpose: the handler validates Entra's beare
 would not be sent by Entra). Thin: headers + body → shared JitService → response. shared.bootstrap builds the
 service once per worker from settings (JIT__* app settings, STATE_DIR). With Azure storage settings
 (STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL) it reads the shared Table vault (VAULT_TABLE, KEY_VAULT_KEY_ID
-or VAULT_KEK); lockout counters, retry dedupe and outcomes stay in <STATE_DIR>/jit.db, per instance.
+or VAULT_KEK); lockout counters (JIT__LOCKOUT_TABLE), retry dedupe and outcomes (JIT__ATTEMPTS_TABLE) are Tables every
+instance shares; without Azure storage they stay in <STATE_DIR>/jit.db.
 """
 
 from __future__ import annotations
