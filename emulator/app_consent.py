@@ -23,14 +23,12 @@ An unknown resource id is 404 Request_ResourceNotFound.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from emulator.app_roles import ALREADY_ASSIGNED, DEFAULT_ACCESS_ROLE, find_service_principal
+from emulator.app_roles import ALREADY_ASSIGNED, DEFAULT_ACCESS_ROLE, find_service_principal, new_assignment
 from emulator.context import Reply, RequestContext
 from emulator.core import EmulatedTenant
 from emulator.errors import GraphError, bad_request, not_found
-from emulator.state import utc_now_iso
 
 NOT_A_VALID_REFERENCE = "Not a valid reference update."
 
@@ -77,17 +75,7 @@ def grant(tenant: EmulatedTenant, ctx: RequestContext, resource: dict[str, Any])
     held = tenant.state.app_role_assignments.setdefault(pid, [])
     if any(a["resourceId"] == resource["id"] and a["appRoleId"].lower() == wanted for a in held):
         raise GraphError(400, "Request_BadRequest", ALREADY_ASSIGNED)
-    assignment = {
-        "id": uuid.uuid4().hex + uuid.uuid4().hex[:11],
-        "deletedDateTime": None,
-        "appRoleId": role_id,
-        "createdDateTime": utc_now_iso(),
-        "principalDisplayName": principal_name,
-        "principalId": pid,
-        "principalType": principal_type,
-        "resourceDisplayName": resource.get("displayName"),
-        "resourceId": resource["id"],
-    }
+    assignment = new_assignment(role_id, pid, principal_name, principal_type, resource)
     held.append(assignment)
     tenant.state.dirty = True
     context = f"{ctx.base_url}/$metadata#servicePrincipals('{resource['id']}')/appRoleAssignedTo/$entity"

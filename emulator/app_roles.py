@@ -103,17 +103,7 @@ def grant_to_user(tenant: EmulatedTenant, ctx: RequestContext, user_key: str) ->
     assignments = tenant.state.app_role_assignments.setdefault(user.id, [])
     if any(a["resourceId"] == sp["id"] and a["appRoleId"].lower() == str(role_id).lower() for a in assignments):
         raise GraphError(400, "Request_BadRequest", ALREADY_ASSIGNED)
-    assignment = {
-        "id": uuid.uuid4().hex + uuid.uuid4().hex[:11],
-        "deletedDateTime": None,
-        "appRoleId": role_id,
-        "createdDateTime": utc_now_iso(),
-        "principalDisplayName": user.data.get("displayName"),
-        "principalId": user.id,
-        "principalType": "User",
-        "resourceDisplayName": sp["displayName"],
-        "resourceId": sp["id"],
-    }
+    assignment = new_assignment(role_id, user.id, user.data.get("displayName"), "User", sp)
     assignments.append(assignment)
     tenant.state.dirty = True
     context = f"{ctx.base_url}/$metadata#users('{user.id}')/appRoleAssignments/$entity"
@@ -155,3 +145,20 @@ def route_user_assignments(tenant: EmulatedTenant, ctx: RequestContext, parts: l
 
 def _not_allowed() -> GraphError:
     return GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def new_assignment(
+    role_id: Any, principal_id: str, principal_name: Any, principal_type: str, resource: dict[str, Any]
+) -> dict[str, Any]:
+    """An appRoleAssignment as Graph answers it (resources/approleassignment.md), held by the principal."""
+    return {
+        "id": uuid.uuid4().hex + uuid.uuid4().hex[:11],
+        "deletedDateTime": None,
+        "appRoleId": role_id,
+        "createdDateTime": utc_now_iso(),
+        "principalDisplayName": principal_name,
+        "principalId": principal_id,
+        "principalType": principal_type,
+        "resourceDisplayName": resource.get("displayName"),
+        "resourceId": resource["id"],
+    }

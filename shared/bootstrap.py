@@ -12,7 +12,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shared.adapters.graph.lanes import SyncSharing, build_directory
 from shared.adapters.graph.legacy_users import GraphLegacyUsers
@@ -34,7 +34,7 @@ from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, Sqlite
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from shared.adapters.tables import TableLedger
+    from shared.adapters.tables import OneTable, TableLedger
     from shared.config import JitSettings
     from shared.jit.attempts import AttemptStore, TableAttempts
     from shared.jit.decision import JitVault, LegacyPasswordCheck, Verifier
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from shared.monitoring.store import MonitorStore
     from shared.monitoring.table_store import TableMonitorStore
     from shared.sync.azure import SyncRuntime
+
+    _Table = TypeVar("_Table", bound=OneTable)
 
 
 def open_local_vault(state_dir: str) -> SqliteCredentialVault:
@@ -198,21 +200,25 @@ async def monitor_store() -> MonitorStore:
         return _worker.monitor
 
 
+def shared_table(settings: Settings, kind: type[_Table], table: str) -> _Table | None:
+    """A OneTable store every instance shares, over STORAGE_CONNECTION_STRING (Azurite, keys) or TABLES_ACCOUNT_URL
+    (the managed identity); None when neither is set."""
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return kind.from_connection_string(connection, table)
+    if settings.TABLES_ACCOUNT_URL:
+        from azure.identity.aio import DefaultAzureCredential
+
+        return kind.from_account_url(settings.TABLES_ACCOUNT_URL, table, DefaultAzureCredential())
+    return None
+
+
 def shared_lockouts(settings: Settings) -> TableLockouts | None:
     """With Azure storage configured, the JIT lockout counters every instance shares (Table JIT.LOCKOUT_TABLE);
     None otherwise (the endpoint's own jit.db)."""
     from shared.jit import lockout
 
-    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
-    if connection:
-        return lockout.TableLockouts.from_connection_string(connection, settings.JIT.LOCKOUT_TABLE)
-    if settings.TABLES_ACCOUNT_URL:
-        from azure.identity.aio import DefaultAzureCredential
-
-        return lockout.TableLockouts.from_account_url(
-            settings.TABLES_ACCOUNT_URL, settings.JIT.LOCKOUT_TABLE, DefaultAzureCredential()
-        )
-    return None
+    return shared_table(settings, lockout.TableLockouts, settings.JIT.LOCKOUT_TABLE)
 
 
 def shared_attempts(settings: Settings) -> TableAttempts | None:
@@ -220,30 +226,14 @@ def shared_attempts(settings: Settings) -> TableAttempts | None:
     JIT.ATTEMPTS_TABLE): a retry landing on another instance replays the first decision. None otherwise (jit.db)."""
     from shared.jit import attempts
 
-    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
-    if connection:
-        return attempts.TableAttempts.from_connection_string(connection, settings.JIT.ATTEMPTS_TABLE)
-    if settings.TABLES_ACCOUNT_URL:
-        from azure.identity.aio import DefaultAzureCredential
-
-        return attempts.TableAttempts.from_account_url(
-            settings.TABLES_ACCOUNT_URL, settings.JIT.ATTEMPTS_TABLE, DefaultAzureCredential()
-        )
-    return None
+    return shared_table(settings, attempts.TableAttempts, settings.JIT.ATTEMPTS_TABLE)
 
 
 def open_monitor_store(settings: Settings) -> TableMonitorStore:
     from shared.monitoring import table_store
 
-    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
-    if connection:
-        return table_store.TableMonitorStore.from_connection_string(connection, settings.MONITOR_TABLE)
-    if settings.TABLES_ACCOUNT_URL:
-        from azure.identity.aio import DefaultAzureCredential
-
-        return table_store.TableMonitorStore.from_account_url(
-            settings.TABLES_ACCOUNT_URL, settings.MONITOR_TABLE, DefaultAzureCredential()
-        )
+    if store := shared_table(settings, table_store.TableMonitorStore, settings.MONITOR_TABLE):
+        return store
     raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the monitor store")
 
 

@@ -13,7 +13,6 @@ api/authentication-post-emailmethods.md, api/authentication-list-phonemethods.md
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -23,12 +22,12 @@ import httpx
 from azure.core.exceptions import ClientAuthenticationError
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_service_client import GraphServiceClient
 
 from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.errors import GraphAccessDenied
+from shared.adapters.graph.json_calls import send_json
 from shared.auth_methods import MethodKind
 from shared.ports import MethodAnswer, MethodPost
 
@@ -107,18 +106,7 @@ class AuthMethods:
     async def _send(self, method: Method, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request through the SDK's adapter (auth, middleware, error mapping), the JSON kept raw: kiota's
         model parsing of an authentication method costs more than the request itself."""
-        adapter = self.client.request_adapter
-        info = RequestInformation()
-        info.http_method = method
-        info.url_template = "{+baseurl}" + path
-        info.path_parameters = {"baseurl": adapter.base_url}
-        info.headers.try_add("Accept", "application/json")
-        if body is not None:
-            info.headers.try_add("Content-Type", "application/json")
-            info.content = json.dumps(body, separators=(",", ":")).encode()
-        raw: Any = await adapter.send_primitive_async(info, "bytes", ERROR_MAP)
-        parsed: Any = json.loads(raw) if raw else {}
-        return parsed if isinstance(parsed, dict) else {}
+        return await send_json(self.client, method, path.lstrip("/"), body=body)
 
     async def list_methods(self, object_id: str, kind: MethodKind) -> dict[str, str] | MethodAnswer:
         try:
