@@ -24,8 +24,7 @@ from shared.bootstrap import open_local_vault
 from shared.decommission import CheckResult, DecommissionState, run_checklist
 from shared.longtail import LongTailJournal
 from shared.monitoring.sqlite_store import SqliteMonitorStore
-from shared.sync.local import SYNC_DB
-from shared.sync.sqlite_store import SqliteSyncStore
+from shared.sync.sqlite_store import SYNC_DB, SqliteSyncStore
 
 EXIT_OK, EXIT_FAILING, EXIT_USAGE = 0, 1, 2
 ARCHIVE = Path("decommission") / "archive.zip"

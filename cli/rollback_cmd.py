@@ -34,8 +34,7 @@ from shared.bootstrap import local_parts
 from shared.config import Settings
 from shared.outcomes import Creation, RunState
 from shared.rollback import RESTORE_WINDOW_DAYS, Rollback, RollbackTally
-from shared.sync.local import SYNC_DB
-from shared.sync.sqlite_store import SqliteSyncStore
+from shared.sync.sqlite_store import SYNC_DB, SqliteSyncStore
 
 EXIT_OK, EXIT_LEFT, EXIT_USAGE = 0, 1, 2
 SHOWN = 20  # users listed on screen; the file holds them all

@@ -25,10 +25,10 @@ from shared.handlers.poll_changes import PollResult, health
 from shared.profiles import ProfileError
 from shared.sources import READERS, UnknownSource, UnreadableExport
 from shared.sync.feed import ChangeFeed, LegacyState
-from shared.sync.local import SYNC_DB, open_local_sync
+from shared.sync.local import open_local_sync
 from shared.sync.presence import holding_presence
 from shared.sync.registry import FeedContext, UnknownFeed, feed_spec
-from shared.sync.sqlite_store import SqliteSyncStore
+from shared.sync.sqlite_store import SYNC_DB, SqliteSyncStore
 
 console = Console()
 

@@ -27,7 +27,10 @@ from shared.config import Settings
 from shared.handlers.workflow import Workflow
 from shared.ports import Ports, Telemetry
 from shared.sealing import Sealer
+from shared.sync.baseline import ImportBaselines
+from shared.sync.fingerprint import Digester
 from shared.sync.presence import presence_probe
+from shared.sync.sqlite_store import SYNC_DB, SqliteSyncStore
 from shared.telemetry import TallyTelemetry
 from shared.vault import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper, SqliteCredentialVault, TableCredentialVault
 
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from shared.monitoring.store import MonitorStore
     from shared.monitoring.table_store import TableMonitorStore
     from shared.sync.azure import SyncRuntime
+    from shared.sync.table_store import TableSyncStore
 
     _Table = TypeVar("_Table", bound=OneTable)
 
@@ -53,6 +57,13 @@ def open_local_vault(state_dir: str) -> SqliteCredentialVault:
     return SqliteCredentialVault(root / "vault.db", LocalKeyWrapper.from_key_file(root / "keys" / "kek.key"))
 
 
+def key_file_sealer(state: Path) -> tuple[Sealer, bytes]:
+    """The chunk sealing key (created on first use) as a Sealer, and its bytes for the fingerprint digester."""
+    path = state / "keys" / "chunk.key"
+    sealer = Sealer.from_key_file(path)
+    return sealer, base64.b64decode(path.read_text(encoding="ascii").strip())
+
+
 @dataclass
 class LocalHostParts:
     ports: Ports
@@ -61,12 +72,15 @@ class LocalHostParts:
     vault: SqliteCredentialVault
     state_dir: Path
     quota: SqliteQuotaStore | None = None
+    sync_store: SqliteSyncStore | None = None  # <state>/sync.db: the import's baselines, the sync's fingerprints
 
     async def close(self) -> None:
         await self.ports.directory.close()
         self.queue.close()
         self.ledger.close()
         self.vault.close()
+        if self.sync_store is not None:
+            self.sync_store.close()
         if self.quota is not None:
             self.quota.close()
 
@@ -83,8 +97,9 @@ def local_parts(
     # Before export drops were Event Grid events, PlanExports went to export-drops: a run left there resumes.
     queue.move_type("PlanExport", settings.EXPORT_DROPS_QUEUE, settings.EXPORT_PLANS_QUEUE)
     ledger = SqliteLedger(db)
-    sealer = Sealer.from_key_file(state / "keys" / "chunk.key")
+    sealer, key = key_file_sealer(state)
     vault = open_local_vault(str(state))
+    sync_store = SqliteSyncStore(state / SYNC_DB)
     # Processes sharing this state directory share one write quota (SHARED_QUOTA=false: each paces alone).
     quota = SqliteQuotaStore(db) if settings.SHARED_QUOTA else None
     directory = build_directory(settings, quota, SyncSharing(presence_probe(settings), on_sync_change))
@@ -100,8 +115,10 @@ def local_parts(
         vault=vault,
         legacy_users=GraphLegacyUsers(),
         memberships=GraphMemberships(directory),  # the same lanes and budgets as the creates
+        baselines=ImportBaselines(sync_store, Digester(key)),
     )
-    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state, quota=quota)
+    return LocalHostParts(ports=ports, queue=queue, ledger=ledger, vault=vault, state_dir=state, quota=quota,
+                          sync_store=sync_store)  # fmt: skip
 
 
 @dataclass
@@ -112,6 +129,7 @@ class AzureRuntime:
     ports: Ports
     workflow: Workflow
     quota: QuotaStore | None = None  # the shared write-quota buckets (QUOTA_TABLE); the sync's share draws here too
+    sync_store: TableSyncStore | None = None  # SYNC_TABLE: the import's baselines there, the sync runtime reads it
 
 
 @dataclass
@@ -303,10 +321,12 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         raise ValueError("set ServiceBusConnection__fullyQualifiedNamespace")
     if settings.CHUNK_SEALING_KEY is None:
         raise ValueError("set CHUNK_SEALING_KEY (base64, 32 bytes; a Key Vault reference in Azure)")
-    sealer = Sealer.from_base64(settings.CHUNK_SEALING_KEY.get_secret_value())
+    key = settings.CHUNK_SEALING_KEY.get_secret_value()
+    sealer = Sealer.from_base64(key)
     directory = build_directory(
         settings, quota if settings.SHARED_QUOTA else None, SyncSharing(presence_probe(settings, azure=True))
     )
+    sync_store = sync_table_store(settings)
     ports = Ports(
         queue=ServiceBusQueue.from_namespace(namespace),
         ledger=ledger,
@@ -321,11 +341,25 @@ async def _build_azure_runtime(settings: Settings) -> AzureRuntime:
         vault=open_azure_vault(settings),
         legacy_users=GraphLegacyUsers(),
         memberships=GraphMemberships(directory),
+        # The sync's baseline of every created user, in the SYNC_TABLE the sync reads (shared.sync.baseline).
+        baselines=ImportBaselines(sync_store, Digester(base64.b64decode(key))),
     )
     return AzureRuntime(
         settings=settings, ports=ports, workflow=Workflow.from_settings(settings, len(settings.APP_IDS)),
-        quota=quota if settings.SHARED_QUOTA else None,
+        quota=quota if settings.SHARED_QUOTA else None, sync_store=sync_store,
     )  # fmt: skip
+
+
+def sync_table_store(settings: Settings) -> TableSyncStore:
+    """The sync store (fingerprints, cursors, conflicts) every instance shares: Table SYNC_TABLE."""
+    from shared.sync.table_store import TableSyncStore
+
+    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
+    if connection:
+        return TableSyncStore.from_connection_string(connection, settings.SYNC_TABLE)
+    if settings.TABLES_ACCOUNT_URL:
+        return TableSyncStore.from_account_url(settings.TABLES_ACCOUNT_URL, settings.SYNC_TABLE)
+    raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the sync store")
 
 
 async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
@@ -335,21 +369,13 @@ async def _build_sync_runtime(runtime: AzureRuntime) -> SyncRuntime:
     from shared.sync.directory import SyncDirectory
     from shared.sync.drop import SealedRecords
     from shared.sync.feed import LegacyState
-    from shared.sync.fingerprint import Digester
     from shared.sync.local import mapping_for, share_budget
     from shared.sync.policy import SyncPolicy
     from shared.sync.ports import SyncPorts
     from shared.sync.registry import FEEDS, FeedContext, feed_spec
-    from shared.sync.table_store import TableSyncStore
 
     settings = runtime.settings
-    connection = settings.STORAGE_CONNECTION_STRING.get_secret_value() if settings.STORAGE_CONNECTION_STRING else None
-    if connection:
-        store = TableSyncStore.from_connection_string(connection, settings.SYNC_TABLE)
-    elif settings.TABLES_ACCOUNT_URL:
-        store = TableSyncStore.from_account_url(settings.TABLES_ACCOUNT_URL, settings.SYNC_TABLE)
-    else:
-        raise ValueError("set STORAGE_CONNECTION_STRING or TABLES_ACCOUNT_URL for the sync store")
+    store = runtime.sync_store or sync_table_store(settings)  # the store the import's baselines went to
     if settings.CHUNK_SEALING_KEY is None:
         raise ValueError("set CHUNK_SEALING_KEY (base64, 32 bytes; a Key Vault reference in Azure)")
     key = settings.CHUNK_SEALING_KEY.get_secret_value()

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,9 +19,12 @@ from shared.auth_methods import MethodKind, MethodWrite
 from shared.groups import AppRoleTarget
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import Creation, LedgerEntry, RunState
-from shared.records import ObjectIdentity, PasswordHash, SourceRecord, TargetUser
+from shared.records import LegacyUser, ObjectIdentity, PasswordHash, SourceRecord, TargetUser
 from shared.sources.base import SourceItem, SourceOptions
 from shared.waves import WavePlan
+
+if TYPE_CHECKING:
+    from shared.mapping import MappingOptions
 
 ChunkEntry = SourceRecord  # one user inside a chunk, with its export line: the type readers yield
 
@@ -236,6 +239,20 @@ class CredentialVault(Protocol):
     async def delete(self, object_id: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class WrittenUser:
+    """A user the import created in Entra: the legacy record, the user it sent, and the object id it got."""
+
+    user: LegacyUser
+    target: TargetUser
+    object_id: str
+
+
+class SyncBaselines(Protocol):
+    async def record(self, source: str, mapping: MappingOptions, written: Sequence[WrittenUser], now: datetime) -> None:
+        """Keep, in the coexistence sync's store, the fingerprint of what was written (shared.sync.baseline)."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -258,3 +275,4 @@ class Ports:
     vault: CredentialVault | None = None
     legacy_users: LegacyUsers | None = None  # None: every export is a file
     memberships: Memberships | None = None  # None: runs whose profile maps groups cannot assign them
+    baselines: SyncBaselines | None = None  # None: the first snapshot diff compares created users with Entra itself

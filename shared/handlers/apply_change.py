@@ -34,7 +34,7 @@ from shared.records import LegacyUser, TargetUser
 from shared.sync.drop import UnknownToFeed
 from shared.sync.errors import GraphBusy, UserGone, WriteRejected
 from shared.sync.feed import read_current
-from shared.sync.fingerprint import local_identities, mapped_fields
+from shared.sync.fingerprint import local_identities, mapped_fields, written_fingerprint
 from shared.sync.model import Conflict, Fingerprint
 from shared.sync.policy import sync_run_id
 from shared.sync.ports import SyncPorts
@@ -143,16 +143,10 @@ async def _remember(
     sync: SyncPorts, source: str, user: LegacyUser, seq: int | None, object_id: str, target: TargetUser,
     previous: Fingerprint | None,
 ) -> None:  # fmt: skip
-    flag = sync.mapping.extension_name(sync.mapping.flag_attribute)
-    fields = mapped_fields(target, flag, sync.mapping.tenant)
+    written = written_fingerprint(sync.digester, sync.mapping, source, user, target, object_id, sync.ports.clock.now())
     await sync.store.put_fingerprint(
-        Fingerprint(
-            source=source, legacy_id=user.legacy_id, object_id=object_id,
-            fields={k: sync.digester.of(v) for k, v in fields.items()},
-            password=sync.digester.of_password(user.password), flagged=target.password_path == "jit",
-            seq=_max(seq, previous.seq if previous else None),
-            password_seq=previous.password_seq if previous else None, updated_at=sync.ports.clock.now(),
-        )
+        written.model_copy(update={"seq": _max(seq, previous.seq if previous else None),
+                                   "password_seq": previous.password_seq if previous else None})
     )  # fmt: skip
 
 

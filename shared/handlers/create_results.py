@@ -3,6 +3,7 @@
 A user whose create we ever sent is ours until proven otherwise: a conflict for it resolves to created
 (linked by an identity lookup), and so does a user Graph can show us at give-up time. Only a conflict
 on a user we never sent before (and whose answer was not ambiguous) is someone else's: already_present.
+Every user settled as created gets the coexistence sync's baseline (`record_baselines`, shared.sync.baseline).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import TypeVar
 
 from shared.handlers.chunk_progress import ChunkProgress
 from shared.handlers.workflow import Workflow
+from shared.mapping import MappingOptions
 from shared.outcomes import Outcome
-from shared.ports import CreateResult, Directory
+from shared.ports import CreateResult, Directory, WrittenUser
 from shared.reasons import Reason
 from shared.records import TargetUser
 
@@ -88,6 +90,19 @@ async def give_up(progress: ChunkProgress, target: TargetUser, result: CreateRes
         code=Reason.GRAPH_UNAVAILABLE if unavailable else Reason.CONFLICT_UNRESOLVED,
         message=f"{result.error_code or result.status}: gave up after {workflow.max_attempts} attempts",
     )
+
+
+async def record_baselines(progress: ChunkProgress, targets: dict[str, TargetUser], mapping: MappingOptions) -> None:
+    """The sync's fingerprint of what was written, for every user this attempt staged as created. Called before the
+    ledger is written: should it fail, the users stay open and their redo (a conflict linked as ours) records it."""
+    if progress.ports.baselines is None:
+        return
+    written = [
+        WrittenUser(progress.entries[legacy_id].user, targets[legacy_id], entry.object_id)
+        for legacy_id, entry in progress.updates.items()
+        if entry.outcome == Outcome.CREATED and entry.object_id is not None and legacy_id in targets
+    ]
+    await progress.ports.baselines.record(progress.command.source, mapping, written, progress.ports.clock.now())
 
 
 async def lookup(directory: Directory, target: TargetUser, *, attempts: int = LOOKUP_ATTEMPTS) -> str | None:

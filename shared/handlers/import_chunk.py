@@ -7,7 +7,8 @@ Idempotent by (source, legacyId): users with a final outcome in the ledger are n
 redelivered chunk sends nothing twice and a continuation re-sends only the users still open.
 Checkpoint before emit: a `pending` intent (create_sent) is written before a create is sent; a later
 conflict for a user whose create we ever sent means our own write committed (→ created, linked by an
-identity lookup; see create_results). Then the created users' MFA methods (method_import: read back,
+identity lookup; see create_results), and each created user's sync baseline is recorded (shared.sync.baseline)
+before the ledger says created. Then the created users' MFA methods (method_import: read back,
 write the empty slots, per-method state in the ledger; open ones continue like throttled users).
 A chunk of an abandoned run is dropped unread.
 """
@@ -19,7 +20,7 @@ from datetime import timedelta
 
 from shared.errors import RunNotFound
 from shared.handlers.chunk_progress import ChunkProgress
-from shared.handlers.create_results import bounded_gather, give_up, settle_all
+from shared.handlers.create_results import bounded_gather, give_up, record_baselines, settle_all
 from shared.handlers.jit_credentials import start_chunk_hashes, store_jit_credentials
 from shared.handlers.method_import import import_methods
 from shared.handlers.options import mapping_from_dict
@@ -59,6 +60,7 @@ async def import_chunk(command: ImportChunk, ports: Ports, workflow: Workflow) -
         if last_attempt:
             await bounded_gather([give_up(progress, targets[r.legacy_id], r, workflow) for r in still_open])
         await store_jit_credentials(progress, targets, hashes)  # vault first: see jit_credentials
+        await record_baselines(progress, targets, mapping)  # the sync's "unchanged since import", before the ledger
     await progress.flush()
     methods_open = await import_methods(progress, last_attempt=command.attempt + 1 >= workflow.max_attempts)
     await progress.flush()

@@ -3,15 +3,22 @@
 The sync store keeps digests, never values: it can tell "Entra still holds what we wrote" and "legacy changed
 since" without holding profile data or secrets at rest. The key (32 bytes) is the chunk sealing key's bytes run
 through blake2b with a purpose tag, so a leaked store alone can't be dictionary-searched.
+
+`written_fingerprint` is the one way a fingerprint of a write is made: by the sync after it created or updated a
+user, and by the bulk import after it created one (the baseline the first snapshot diff compares with, see
+shared.sync.baseline); `field_digests` is what a snapshot diff compares it with.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
-from shared.records import Password, TargetUser
+from shared.mapping import MappingOptions
+from shared.records import LegacyUser, Password, TargetUser
+from shared.sync.model import Fingerprint
 
 _PURPOSE = b"sync-fingerprint"
 
@@ -65,3 +72,21 @@ def mapped_fields(target: TargetUser, flag_name: str, tenant: str) -> dict[str, 
         if name != flag_name:
             fields[name] = value
     return fields
+
+
+def field_digests(digester: Digester, target: TargetUser, mapping: MappingOptions) -> dict[str, str]:
+    """The digests of a mapped user's fields (`mapped_fields`), as a fingerprint keeps and a snapshot compares them."""
+    flag = mapping.extension_name(mapping.flag_attribute)
+    return {k: digester.of(v) for k, v in mapped_fields(target, flag, mapping.tenant).items()}
+
+
+def written_fingerprint(
+    digester: Digester, mapping: MappingOptions, source: str, user: LegacyUser, target: TargetUser, object_id: str,
+    now: datetime,
+) -> Fingerprint:  # fmt: skip
+    """The fingerprint of `target` (mapped from the legacy `user` with `mapping`) just written to Entra as `object_id`:
+    its fields, the legacy password material it carries, and whether it went out flagged for JIT. No seq."""
+    return Fingerprint(
+        source=source, legacy_id=user.legacy_id, object_id=object_id, fields=field_digests(digester, target, mapping),
+        password=digester.of_password(user.password), flagged=target.password_path == "jit", updated_at=now,
+    )  # fmt: skip

@@ -3,7 +3,6 @@ sync directory with its share of the write budget, and the mapping the bulk impo
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from shared.adapters.graph.budget import WriteBudget
 from shared.adapters.graph.directory import GraphDirectory
 from shared.adapters.graph.lanes import write_budget
 from shared.adapters.graph.quota_lease import QuotaStore
-from shared.bootstrap import LocalHostParts, local_parts
+from shared.bootstrap import LocalHostParts, key_file_sealer, local_parts
 from shared.config import Settings
 from shared.handlers.options import mapping_from_dict, resolve_options
 from shared.handlers.workflow import Workflow
@@ -27,9 +26,7 @@ from shared.sync.host import SyncHost
 from shared.sync.policy import SyncPolicy
 from shared.sync.ports import SyncPorts
 from shared.sync.snapshot import SnapshotDiff
-from shared.sync.sqlite_store import SqliteSyncStore
-
-SYNC_DB = "sync.db"
+from shared.sync.sqlite_store import SYNC_DB, SqliteSyncStore
 
 
 def share_budget(settings: Settings, apps: int, store: QuotaStore | None) -> WriteBudget:
@@ -39,13 +36,6 @@ def share_budget(settings: Settings, apps: int, store: QuotaStore | None) -> Wri
     limit = max(1, int(min(quota.per_app * apps, quota.per_tenant) * settings.SYNC_WRITE_SHARE))
     key = f"{settings.TENANT_ID or settings.TENANT}|sync".lower()
     return write_budget(settings, key, limit, quota.per_app_window_s, store)
-
-
-def key_file_sealer(state: Path) -> tuple[Sealer, bytes]:
-    """The chunk sealing key (created on first use) as a Sealer, and its bytes for the fingerprint digester."""
-    path = state / "keys" / "chunk.key"
-    sealer = Sealer.from_key_file(path)
-    return sealer, base64.b64decode(path.read_text(encoding="ascii").strip())
 
 
 async def mapping_for(source: str, ledger: Ledger, workflow: Workflow, mapping_ref: str | None) -> MappingOptions:
@@ -76,7 +66,7 @@ def local_sync_parts(settings: Settings, parts: LocalHostParts) -> LocalSyncPart
         raise TypeError("the sync writes through the Graph directory")
     sealer, key = key_file_sealer(parts.state_dir)
     return LocalSyncParts(
-        store=SqliteSyncStore(parts.state_dir / SYNC_DB),
+        store=parts.sync_store or SqliteSyncStore(parts.state_dir / SYNC_DB),  # one connection: the import's baselines
         sealer=sealer,
         digester=Digester(key),
         directory=SyncDirectory(graph, share_budget(settings, len(graph.lanes), parts.quota)),

@@ -23,7 +23,7 @@ from shared.sealing import Sealer
 from shared.sources import SourceOptions, SourceRecord, get_reader
 from shared.sync.drop import SealedRecords, short_id
 from shared.sync.feed import ChangeHint, ChangeOp, FeedPage, FeedReject
-from shared.sync.fingerprint import Digester, mapped_fields
+from shared.sync.fingerprint import Digester, field_digests
 from shared.sync.model import Fingerprint
 from shared.sync.store import DropRecord, SyncStore
 
@@ -58,7 +58,6 @@ class SnapshotDiff(SealedRecords):
         version = self.export.stat().st_mtime_ns // 1_000_000  # newer exports carry higher versions
         fingerprints = {fp.legacy_id: fp async for fp in self.store.fingerprints(self.source)}
         known = await self._imported()
-        flag = self.mapping.extension_name(self.mapping.flag_attribute)
         hints: list[ChangeHint] = []
         rejects: list[FeedReject] = []
         records: list[DropRecord] = []
@@ -78,7 +77,7 @@ class SnapshotDiff(SealedRecords):
                                           message=target.message))  # fmt: skip
                 continue
             fingerprint = fingerprints.get(user.legacy_id)
-            fields = {k: self.digester.of(v) for k, v in mapped_fields(target, flag, self.mapping.tenant).items()}
+            fields = field_digests(self.digester, target, self.mapping)
             password = self.digester.of_password(user.password)
             op = _op(fingerprint, fields, password, imported=user.legacy_id in known, disabled=user.disabled)
             if op is None:

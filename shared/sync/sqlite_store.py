@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS drop_records (
 );
 """
 _BATCH = 500
+SYNC_DB = "sync.db"  # beside migration.db in the state directory
 
 
 def poll_holder() -> str:
@@ -93,6 +94,16 @@ class SqliteSyncStore:
             "INSERT OR REPLACE INTO fingerprints(source, legacy_id, data) VALUES (?,?,?)",
             (fingerprint.source, fingerprint.legacy_id, fingerprint.model_dump_json()),
         )
+
+    async def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        rows = [(fp.source, fp.legacy_id, fp.model_dump_json()) for fp in fingerprints]
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany("INSERT OR REPLACE INTO fingerprints(source, legacy_id, data) VALUES (?,?,?)", rows)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
         ids = list(dict.fromkeys(legacy_ids))

@@ -1,7 +1,8 @@
 """The sync store port: fingerprints per user, conflicts, feed cursors, the poll lease, the drop's sealed records.
 
 Kept beside the ledger (its own SQLite file locally, its own Table in Azure), never inside it. Contract:
-* `put_fingerprint` upserts by (source, legacy_id); `fingerprints(source)` streams them (snapshot diff);
+* `put_fingerprint` upserts by (source, legacy_id), `put_fingerprints` many at once (the bulk import's baselines,
+  one call per chunk); `fingerprints(source)` streams them (snapshot diff);
   `forget_fingerprints` drops them (rollback), absent ones ignored;
 * `record_conflict` is idempotent by (source, legacy_id, field, both values): a re-applied change records once;
 * `begin_poll` takes a lease that only one poller holds at a time (R13); it expires, so a dead poller's lease
@@ -33,6 +34,9 @@ class DropRecord:
 class SyncStore(Protocol):
     async def get_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> dict[str, Fingerprint]: ...
     async def put_fingerprint(self, fingerprint: Fingerprint) -> None: ...
+    async def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        """Upsert many (the baselines of a chunk the import just created): all or, on an error, possibly some."""
+
     def fingerprints(self, source: str) -> AsyncIterator[Fingerprint]: ...
     async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
         """Drop these users' fingerprints (rollback deleted them: a re-import starts with no memory)."""

@@ -30,6 +30,7 @@ from shared.sync.sqlite_store import conflict_key
 from shared.sync.store import DropRecord
 
 RETRIES = 40
+_BATCH = 100  # operations per entity group transaction (Table Storage's limit)
 T = TypeVar("T")
 
 
@@ -91,6 +92,19 @@ class TableSyncStore:
     async def put_fingerprint(self, fingerprint: Fingerprint) -> None:
         await self._put(_partition("fp", fingerprint.source), escape_key(fingerprint.legacy_id),
                         data=fingerprint.model_dump_json())  # fmt: skip
+
+    async def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        """Entity group transactions of up to 100 upserts, one partition each (Table Storage's batch limits)."""
+        latest = {(fp.source, fp.legacy_id): fp for fp in fingerprints}  # one operation per row in a batch
+        by_partition: dict[str, list[Fingerprint]] = {}
+        for fp in latest.values():
+            by_partition.setdefault(_partition("fp", fp.source), []).append(fp)
+        batches = [
+            [("upsert", {"PartitionKey": partition, "RowKey": escape_key(fp.legacy_id), "data": fp.model_dump_json()},
+              {"mode": UpdateMode.REPLACE}) for fp in group[start : start + _BATCH]]
+            for partition, group in by_partition.items() for start in range(0, len(group), _BATCH)
+        ]  # fmt: skip
+        await asyncio.gather(*(self._table.submit_transaction(batch) for batch in batches))
 
     async def forget_fingerprints(self, source: str, legacy_ids: Sequence[str]) -> None:
         partition = _partition("fp", source)
