@@ -33,7 +33,7 @@ from shared.auth_methods import MethodKind, MethodWrite
 from shared.errors import ExtensionTypeConflict
 from shared.messages import ChunkImported, Envelope
 from shared.outcomes import Creation, LedgerEntry, Outcome, RunState
-from shared.ports import ChunkEntry, CreateResult, MethodAnswer, MethodPost, Ports, StoredCredential
+from shared.ports import ChunkEntry, CreateResult, MethodAnswer, MethodPost, Ports, StoredCredential, SyncBaselines
 from shared.records import ObjectIdentity, TargetUser
 from shared.waves import WavePlan
 
@@ -352,6 +352,7 @@ class FakePorts:
     clock: FakeClock = field(default_factory=FakeClock)
     telemetry: FakeTelemetry = field(default_factory=FakeTelemetry)
     vault: FakeVault | None = field(default_factory=FakeVault)
+    baselines: SyncBaselines | None = None  # a real ImportBaselines over a sync store, where a test wants one
 
     @property
     def ports(self) -> Ports:
@@ -365,4 +366,5 @@ class FakePorts:
             clock=self.clock,
             telemetry=self.telemetry,
             vault=self.vault,
+            baselines=self.baselines,
         )

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import EdmType, EntityProperty, TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.adapters.tables import escape_key, if_unchanged, retry_on_etag
@@ -36,6 +36,11 @@ T = TypeVar("T")
 
 def _partition(kind: str, source: str) -> str:
     return f"{kind}|{escape_key(source)}"
+
+
+def _int(value: Any) -> int:
+    """An integer property as read back: Int64 ones come as EntityProperty, Int32 ones (older rows) as int."""
+    return int(value.value if isinstance(value, EntityProperty) else value)
 
 
 class TableSyncStore:
@@ -202,13 +207,15 @@ class TableSyncStore:
 
     async def _keep_highest(self, record: DropRecord) -> None:
         partition, row = _partition("drop", record.source), escape_key(record.legacy_id)
-        fields = {"legacy_id": record.legacy_id, "seq": record.seq, "op": record.op, "sealed": record.sealed}
+        # Int64: a snapshot's version is its export's mtime in ms, a CDC sequence can pass 2**31 (Int32 refuses both)
+        seq = EntityProperty(record.seq, EdmType.INT64)
+        fields = {"legacy_id": record.legacy_id, "seq": seq, "op": record.op, "sealed": record.sealed}
 
         async def attempt() -> None:
             entity = await self._point(partition, row)
             if entity is None:
                 await self._table.create_entity({"PartitionKey": partition, "RowKey": row, **fields})
-            elif int(entity["seq"]) < record.seq:
+            elif _int(entity["seq"]) < record.seq:
                 await self._table.update_entity({**entity, **fields}, **if_unchanged(entity))
 
         async with self._row_lock(partition, row):
@@ -219,4 +226,4 @@ class TableSyncStore:
         if row is None:
             return None
         sealed = row["sealed"]
-        return DropRecord(source, legacy_id, int(row["seq"]), str(row["op"]), bytes(sealed))
+        return DropRecord(source, legacy_id, _int(row["seq"]), str(row["op"]), bytes(sealed))

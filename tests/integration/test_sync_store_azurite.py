@@ -97,6 +97,31 @@ async def test_the_drop_keeps_the_highest_seq_per_user(store: SyncStore) -> None
 
 
 @pytest.mark.azurite
+async def test_a_snapshot_version_past_int32_is_kept_and_compared(store: SyncStore) -> None:
+    version = 1_796_251_448_239  # a snapshot's version: its export's mtime in ms
+    await store.put_drop_records([DropRecord("jsonl", "u1", version, "update", b"new")])
+    await store.put_drop_records([DropRecord("jsonl", "u1", version - 1, "update", b"old")])
+    got = await store.get_drop_record("jsonl", "u1")
+    assert got is not None and (got.seq, got.sealed) == (version, b"new")
+    await store.put_drop_records([DropRecord("jsonl", "u1", version + 1, "delete", b"")])
+    got = await store.get_drop_record("jsonl", "u1")
+    assert got is not None and (got.seq, got.op) == (version + 1, "delete")
+
+
+@pytest.mark.azurite
+async def test_many_fingerprints_put_at_once_upsert_per_source(store: SyncStore) -> None:
+    """The import's baselines: one call per chunk, more rows than one Table transaction holds (100)."""
+    await store.put_fingerprint(Fingerprint(source="auth0", legacy_id="u0", object_id="old", updated_at=T0))
+    batch = [Fingerprint(source="auth0", legacy_id=f"u{i}", object_id=f"o{i}", updated_at=T0) for i in range(250)]
+    batch += [Fingerprint(source="okta", legacy_id=AWKWARD, object_id="ok", updated_at=T0)]
+    await store.put_fingerprints(batch)
+    await store.put_fingerprints([])
+    found = {f.legacy_id: f async for f in store.fingerprints("auth0")}
+    assert len(found) == 250 and found["u0"].object_id == "o0"  # replaced by the later write
+    assert await store.get_fingerprints("okta", [AWKWARD]) == {AWKWARD: batch[-1]}
+
+
+@pytest.mark.azurite
 async def test_no_increment_or_drop_record_lost_under_concurrent_instances(azurite_connection_string: str) -> None:
     """4 instances (own clients, as 4 Functions hosts) × 30 concurrent writers on one counter row and one drop row:
     every increment counts and the highest seq stays. The hand-written loops this replaced gave up after 20
